@@ -30,6 +30,7 @@ def read(path):
 def solutions(source_nb):
     """grade_id -> the answer cell's source as a student would write it (solution markers dropped)."""
     return {nbgrader_meta(c)["grade_id"]: "\n".join(l for l in c.source.splitlines() if not _MARKERS.match(l))
+            .replace("**参考要点**:", "")
             for c in source_nb.cells if nbgrader_meta(c).get("solution")}
 
 

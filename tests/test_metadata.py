@@ -1,0 +1,59 @@
+"""The master notebook's nbgrader metadata is what TAs and the gradebook rely on."""
+import re
+
+from conftest import submissions
+
+PARTS = ("relu", "sigmoid", "tanh", "forward", "l2", "dropout")
+QUESTIONS = tuple(f"q{i}" for i in range(1, 6))
+
+
+def graded_cells(nb):
+    return [(i, c, submissions.nbgrader_meta(c)) for i, c in enumerate(nb.cells)
+            if submissions.nbgrader_meta(c).get("grade") or submissions.nbgrader_meta(c).get("solution")]
+
+
+def test_grade_ids_are_unique_and_name_their_part(source_nb):
+    ids = [m["grade_id"] for _, _, m in graded_cells(source_nb)]
+    assert len(ids) == len(set(ids)), f"duplicate grade ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+    wrong = [i for i in ids if not i.startswith(tuple(p + "_" for p in PARTS + QUESTIONS))]
+    assert not wrong, f"grade ids that do not start with their part: {wrong}"
+
+
+def test_points_sum_to_100_and_every_part_counts(source_nb):
+    points = {m["grade_id"]: m["points"] for _, _, m in graded_cells(source_nb) if m.get("grade")}
+    assert sum(points.values()) == 100, points
+    for part in PARTS + QUESTIONS:
+        assert sum(p for gid, p in points.items() if gid.startswith(part + "_")) > 0, f"{part} is worth nothing"
+
+
+def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
+    tests = [(c, m) for _, c, m in graded_cells(source_nb) if m.get("grade") and not m.get("solution")]
+    assert len(tests) == 14
+    for cell, meta in tests:
+        assert meta.get("locked"), f"{meta['grade_id']} is not locked"
+        visible, _, hidden = cell.source.partition("### BEGIN HIDDEN TESTS")
+        assert "assert" in visible and "print(" in visible, f"{meta['grade_id']}: no visible check that prints"
+        assert re.search(r"lab2_grader\.check_\w+\(", hidden), f"{meta['grade_id']}: no hidden check"
+
+
+def test_five_manual_answer_cells(source_nb):
+    manual = [m["grade_id"] for _, c, m in graded_cells(source_nb)
+              if m.get("grade") and m.get("solution") and c.cell_type == "markdown"]
+    assert manual == [f"q{i}_answer" for i in range(1, 6)]
+
+
+def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
+    cells = source_nb.cells
+    for i, cell in enumerate(cells):
+        meta = submissions.nbgrader_meta(cell)
+        if not (meta.get("solution") and cell.cell_type == "code"):
+            continue
+        part = meta["grade_id"].split("_")[0]
+        following = []
+        for nxt in cells[i + 1:]:
+            m = submissions.nbgrader_meta(nxt)
+            if not (m.get("grade") and not m.get("solution")):
+                break
+            following.append(m["grade_id"])
+        assert following and all(g.startswith(part + "_") for g in following), \
+            f"{meta['grade_id']} is followed by {following}"

@@ -1,0 +1,35 @@
+"""source/ -> release/ -> root copy: generated, stripped of answers, never drifting."""
+import subprocess
+import sys
+
+import nbformat
+
+from conftest import RELEASE_NB, ROOT, SOURCE_NB, nbgrader, submissions
+
+
+def test_release_and_root_copy_match_a_fresh_generation():
+    result = subprocess.run([sys.executable, "tools/release.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_release_holds_no_solution_and_no_hidden_test():
+    text = RELEASE_NB.read_text(encoding="utf-8")
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "lab2_grader", "参考要点"):
+        assert marker not in text, f"the release contains {marker!r}"
+    release = nbformat.read(str(RELEASE_NB), as_version=4)
+    answers = [c for c in release.cells if submissions.nbgrader_meta(c).get("solution")]
+    assert len(answers) == 11
+    for cell in answers:
+        stub = "raise NotImplementedError()" if cell.cell_type == "code" else "请在这里写下你的回答。"
+        assert stub in cell.source, submissions.nbgrader_meta(cell)["grade_id"]
+
+
+def test_source_notebook_passes_nbgrader_validate(course):
+    result = nbgrader(course, "validate", str(SOURCE_NB.relative_to(ROOT)))
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_release_fails_nbgrader_validate(course):
+    result = nbgrader(course, "validate", str(RELEASE_NB.relative_to(ROOT)), check=False)
+    assert "NotImplementedError" in result.stdout + result.stderr
+    assert "Success!" not in result.stdout

@@ -1,0 +1,14 @@
+# Sourced by tools/demo.sh and tools/test.sh: makes the virtual environment (.venv, or $LAB2_VENV)
+# with requirements.txt when it is missing or the requirements changed, and puts its bin/ on PATH
+# (nbgrader shells out to alembic from there when it creates a gradebook).
+VENV="${LAB2_VENV:-$PWD/.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating $VENV (Python 3.11) ..."
+  { command -v python3.11 >/dev/null && python3.11 -m venv "$VENV"; } || python3 -m venv "$VENV"
+fi
+if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
+  echo "installing requirements.txt into $VENV (torch is large: a few minutes the first time) ..."
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+  sha256sum requirements.txt > "$VENV/.requirements.sha256"
+fi
+export PATH="$VENV/bin:$PATH"
