@@ -136,10 +136,9 @@ def _need_tensor(what, out, like=None, shape=None):
     if like is not None:
         if _tuple(_shape_of(out)) != _tuple(_shape_of(like)):
             _fail(f"{what} 的形状应与输入相同 {_tuple(_shape_of(like))},实际为 {_tuple(_shape_of(out))}。")
-        if _dtype_of(out) is not _dtype_of(like):
-            _fail(f"{what} 的 dtype 应与输入相同({_dtype_of(like)}),实际为 {_dtype_of(out)}。"
-                  + ("提示:比较运算得到的是布尔张量,需要转成浮点,例如 .to(x.dtype)。"
-                     if not _is_floating(out) else ""))
+    if not _is_floating(out):
+        _fail(f"{what} 应返回浮点张量,实际 dtype 为 {_dtype_of(out)}。"
+              "提示:比较运算得到的是布尔张量,需要转成浮点,例如 .to(x.dtype)。")
     if shape is not None and _tuple(_shape_of(out)) != shape:
         _fail(f"{what} 的形状应为 {shape},实际为 {_tuple(_shape_of(out))}。")
     return out
@@ -351,8 +350,6 @@ def check_l2_value(l2_penalty):
                     hints.append(hint)
             _fail(f"{what} 的值不对:你的结果 {got:.6g},应为 sum(w²)/2 = {want:.6g}(相对误差 {rel:.1e})"
                   + (f"。看起来是{hints[0]}" if hints else "") + "。")
-        if _dtype_of(out) is not _dtype_of(w):
-            _fail(f"{what} 的 dtype 应与 w 相同({_dtype_of(w)}),实际为 {_dtype_of(out)}。")
 
 
 def check_l2_grad(l2_penalty):

@@ -12,3 +12,13 @@ if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
   sha256sum requirements.txt > "$VENV/.requirements.sha256"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# Autograde runs student kernels in a bubblewrap sandbox (nbgrader_config.py refuses without it).
+if ! command -v bwrap >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing bubblewrap (the grading sandbox) ..."
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null
+  else
+    echo "bubblewrap (bwrap) is missing: install it (sudo apt-get install bubblewrap) before autograding" >&2
+  fi
+fi

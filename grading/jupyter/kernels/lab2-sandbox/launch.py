@@ -1,0 +1,114 @@
+"""Start the IPython kernel for one student's notebook inside a bubblewrap sandbox.
+
+nbgrader (outside) talks to the kernel through IPC sockets in a folder of its own (nbgrader_config.py
+sets KernelManager.transport = "ipc"), so the sandbox needs no network at all. Inside it the kernel sees:
+  - the system, the Python installation and the virtual environment, read-only;
+  - the course's data/ (MNIST), read-only, at its usual path;
+  - the student's working copy (the notebook's folder), writable;
+  - a private /tmp and the IPC folder.
+The gradebook, source/, release/, other students' folders and the TA's home are not there. No network
+(its own empty network namespace), its own process namespace (everything dies with the kernel), and
+limits on memory, CPU time, processes and file size. Run as root, the kernel also drops to user nobody.
+"""
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+
+NOBODY = 65534
+LIMITS = {  # per kernel; the small-scale lab needs about 1.5 GB and 30 s of CPU
+    resource.RLIMIT_AS: 6 << 30,       # torch alone maps about 3.7 GB of address space
+    resource.RLIMIT_CPU: 600,
+    resource.RLIMIT_NPROC: 256,
+    resource.RLIMIT_FSIZE: 256 << 20,
+    resource.RLIMIT_CORE: 0,
+}
+KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "OMP_NUM_THREADS",
+            "MKL_NUM_THREADS", "PYTHONHASHSEED", "LAB2_DATA_DIR")
+
+
+def folders_above(binds):
+    """bwrap makes the folders above a mount point readable by root only: make them 0755 first."""
+    targets = [binds[i + 2] for i, a in enumerate(binds) if a in ("--bind", "--ro-bind")]
+    above = sorted({p for t in targets for p in (os.path.dirname(t[:i]) for i in range(len(t)) if t[i] == "/")
+                    if p not in ("", "/")} | {os.path.dirname(t) for t in targets} - {"/"})
+    return [x for p in above for x in ("--perms", "0755", "--dir", p)]
+
+
+def readable(folder):
+    """Add read (and folder search) permission for others where it is missing."""
+    for root, dirs, files in os.walk(folder):
+        for path, bits in [(root, 0o005)] + [(os.path.join(root, f), 0o004) for f in files]:
+            mode = os.stat(path).st_mode
+            if mode & bits != bits:
+                os.chmod(path, mode | bits)
+
+
+def main():
+    args = sys.argv[1:]
+    connection_file = args[args.index("-f") + 1]
+    extra = [a for i, a in enumerate(args) if a != "-f" and (i == 0 or args[i - 1] != "-f")]
+    with open(connection_file) as f:
+        info = json.load(f)
+    if info.get("transport") != "ipc":
+        sys.exit("lab2-sandbox: the kernel must use IPC sockets (KernelManager.transport = 'ipc')")
+    ipc_dir = os.path.dirname(info["ip"])
+    work = os.getcwd()
+    course = os.environ["LAB2_COURSE_ROOT"]
+    grading = os.path.join(course, "grading")
+    as_root = os.geteuid() == 0
+
+    # A private folder for this kernel: its connection file and a copy of the hidden tests' checks.
+    # The startup file deletes the folder once the checks are loaded, before any student code runs.
+    private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
+    shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
+    shutil.copyfile(os.path.join(grading, "lab2_grader.py"), os.path.join(private, "lab2_grader.py"))
+    shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
+    if as_root:
+        for folder in (ipc_dir, private, work):
+            for root, dirs, files in os.walk(folder):
+                for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    os.chown(name, NOBODY, NOBODY)
+
+    binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            binds += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            binds += ["--ro-bind", top, top]
+    for path in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
+        if not path.startswith("/usr"):
+            binds += ["--ro-bind", path, path]
+    data = os.environ.get("LAB2_DATA_DIR") or os.path.join(course, "data")
+    if os.path.isdir(data):
+        binds += ["--ro-bind", os.path.realpath(data), data]
+        if as_root:  # user nobody must be able to read the (public) data set
+            readable(os.path.realpath(data))
+    env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", XDG_CACHE_HOME="/tmp/cache",
+               IPYTHONDIR=os.path.join(private, "ipython"), LAB2_GRADER=os.path.join(private, "lab2_grader.py"),
+               LAB2_PRIVATE=private)
+    setenv = [x for k, v in env.items() for x in ("--setenv", k, v)]
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.join(private, "connection.json"), *extra]
+    if as_root:  # bwrap mounts as root; inside, the kernel gives up root for user nobody
+        unshare = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+        kernel = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--",
+                  *kernel]
+    else:
+        unshare = ["--unshare-all"]
+    binds += ["--bind", ipc_dir, ipc_dir, "--bind", work, work]
+    for name in os.listdir(work):  # the notebook on disk holds the hidden tests: the kernel sees an empty file
+        if name.endswith(".ipynb"):
+            binds += ["--ro-bind", "/dev/null", os.path.join(work, name)]
+    command = ["bwrap", *unshare, "--die-with-parent", "--new-session", "--clearenv", *setenv,
+               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *folders_above(binds), *binds,
+               "--chdir", work, "--", *kernel]
+    for limit, value in LIMITS.items():
+        resource.setrlimit(limit, (value, value))
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,293 @@
+"""The corpus of submissions that proves the hidden tests: generated from the source notebook.
+
+Each variant is the complete solution with one or a few answer cells rewritten: another correct way
+to write a part (must keep every point), a mistake students really make (must lose points in its
+own part only, with a Chinese message that shows a number), a use of the library's own op (no points
+for that part), or a trick against the tests (wrong code must earn nothing).
+"""
+from dataclasses import dataclass, field
+
+import nbformat
+
+from conftest import submissions
+
+CORRECT, MISTAKE, POLICY, TRICK = "correct", "mistake", "policy", "trick"
+
+
+@dataclass
+class Variant:
+    name: str
+    kind: str
+    answers: dict                      # grade_id -> source of the answer cell
+    must_fail: frozenset = frozenset()  # test cells that must score 0
+    may_fail_anywhere: bool = False    # tricks may break other parts too; the wrong parts must still fail
+    message: str = ""                  # text the failing cells' messages must contain
+    tag_tests: bool = False            # tag every test cell 'skip-execution'
+
+    @property
+    def parts(self):
+        return {gid.split("_")[0] for gid in self.must_fail}
+
+
+def corpus(source_nb):
+    sol = submissions.solutions(source_nb)
+    edit = lambda gid, old, new: submissions.edit(sol[gid], old, new)
+    variants = []
+
+    def add(name, kind, answers, must_fail=(), **kw):
+        variants.append(Variant(name, kind, answers, frozenset(must_fail), **kw))
+
+    # ------------------------------------------------------------------ ReLU
+    relu = lambda call, deriv: {"relu_impl": f'''
+class MyReLU:
+    def __call__(self, x):
+        {call}
+
+    def derivative(self, x):
+        {deriv}
+'''}
+    add("relu_clamp", CORRECT, relu("return x.clamp(min=0)", "return (x > 0).to(x.dtype)"))
+    add("relu_where", CORRECT, relu("return torch.where(x > 0, x, torch.zeros_like(x))",
+                                    "return torch.where(x > 0, 1.0, 0.0)"))
+    add("relu_mask_multiply", CORRECT, relu("return x * (x > 0)", "return (x > 0).float()"))
+    add("relu_maximum_scalar", CORRECT, relu("return torch.maximum(x, torch.tensor(0.0))",
+                                             "return torch.heaviside(x, torch.zeros_like(x))"))
+    add("relu_derivative_one_at_zero", MISTAKE, relu("return x.clamp(min=0)", "return (x >= 0).float()"),
+        {"relu_derivative"}, message="x=0")
+    add("relu_derivative_bool", MISTAKE, relu("return x.clamp(min=0)", "return x > 0"), {"relu_derivative"})
+    add("relu_derivative_int", MISTAKE, relu("return x.clamp(min=0)", "return (x > 0).long()"), {"relu_derivative"})
+    add("relu_sign_error", MISTAKE, relu("return torch.minimum(x, torch.zeros_like(x))", "return (x < 0).float()"),
+        {"relu_value", "relu_derivative"})
+    add("relu_in_place", MISTAKE, relu("x[x < 0] = 0\n        return x", "return (x > 0).float()"),
+        {"relu_value"}, message="修改了输入")
+    add("relu_torch_relu", POLICY, relu("return torch.relu(x)", "return (x > 0).float()"), {"relu_value"},
+        message="不能使用")
+    add("relu_nn_relu", POLICY, relu("return nn.ReLU()(x)", "return (x > 0).float()"), {"relu_value"})
+    add("relu_functional", POLICY, relu("return torch.nn.functional.relu(x)", "return (x > 0).float()"),
+        {"relu_value"})
+    add("relu_tensor_method", POLICY, relu("return x.relu()", "return (x > 0).float()"), {"relu_value"})
+    add("relu_autograd_derivative", POLICY,
+        relu("return x.clamp(min=0)",
+             "x = x.detach().clone().requires_grad_(True)\n        self(x).sum().backward()\n        return x.grad"),
+        {"relu_derivative"}, message="自动求导")
+
+    # ------------------------------------------------------------------ Sigmoid
+    sig = lambda call, deriv: {"sigmoid_impl": f'''
+class MySigmoid:
+    def __call__(self, x):
+        {call}
+
+    def derivative(self, x):
+        {deriv}
+'''}
+    add("sigmoid_exp_ratio", CORRECT, sig("return torch.exp(x) / (1 + torch.exp(x))",
+                                          "return torch.exp(-x) / (1 + torch.exp(-x)) ** 2"))
+    add("sigmoid_stable_where", CORRECT,
+        sig("return torch.where(x >= 0, 1 / (1 + torch.exp(-x)), torch.exp(x) / (1 + torch.exp(x)))",
+            "s = self(x)\n        return s - s * s"))
+    add("sigmoid_reciprocal", CORRECT, sig("return torch.reciprocal(1 + torch.exp(-x))",
+                                           "return self(x) * self(-x)"))
+    add("sigmoid_derivative_plus", MISTAKE, {"sigmoid_impl": edit("sigmoid_impl", "return s * (1 - s)",
+                                                                   "return s * (1 + s)")}, {"sigmoid_derivative"})
+    add("sigmoid_sign_error", MISTAKE, sig("return 1 / (1 + torch.exp(x))", "s = self(x)\n        return s * (1 - s)"),
+        {"sigmoid_value"})
+    add("sigmoid_derivative_of_x", MISTAKE, sig("return 1 / (1 + torch.exp(-x))", "return x * (1 - x)"),
+        {"sigmoid_derivative"})
+    add("sigmoid_torch_sigmoid", POLICY, sig("return torch.sigmoid(x)", "s = self(x)\n        return s * (1 - s)"),
+        {"sigmoid_value"}, message="不能使用")
+    add("sigmoid_special_expit", POLICY, sig("return torch.special.expit(x)", "s = self(x)\n        return s * (1 - s)"),
+        {"sigmoid_value"})
+    add("sigmoid_autograd_derivative", POLICY,
+        sig("return 1 / (1 + torch.exp(-x))",
+            "x = x.detach().clone().requires_grad_(True)\n        y = self(x)\n"
+            "        return torch.autograd.grad(y.sum(), x)[0]"),
+        {"sigmoid_derivative"}, message="自动求导")
+
+    # ------------------------------------------------------------------ Tanh
+    tanh = lambda call, deriv: {"tanh_impl": f'''
+class MyTanh:
+    def __call__(self, x):
+        {call}
+
+    def derivative(self, x):
+        {deriv}
+'''}
+    add("tanh_via_sigmoid", CORRECT, tanh("return 2 / (1 + torch.exp(-2 * x)) - 1", "return 1 - self(x) ** 2"))
+    add("tanh_exp_minus_2x", CORRECT, tanh("e = torch.exp(-2 * x)\n        return (1 - e) / (1 + e)",
+                                           "return 4 / (torch.exp(x) + torch.exp(-x)) ** 2"))
+    add("tanh_sinh_cosh", CORRECT, tanh("return torch.sinh(x) / torch.cosh(x)", "return 1 / torch.cosh(x) ** 2"))
+    add("tanh_derivative_no_square", MISTAKE, {"tanh_impl": edit("tanh_impl", "return 1 - self(x) ** 2",
+                                                                  "return 1 - self(x)")}, {"tanh_derivative"})
+    add("tanh_sign_error", MISTAKE,
+        tanh("return (torch.exp(-x) - torch.exp(x)) / (torch.exp(x) + torch.exp(-x))", "return 1 - self(x) ** 2"),
+        {"tanh_value"})
+    add("tanh_in_place", MISTAKE,
+        tanh("e = x.exp_()\n        return (e - 1 / e) / (e + 1 / e)", "return 1 - self(x) ** 2"),
+        {"tanh_value", "tanh_derivative"})
+    add("tanh_torch_tanh", POLICY, tanh("return torch.tanh(x)", "return 1 - self(x) ** 2"), {"tanh_value"})
+    add("tanh_tensor_method", POLICY, tanh("return x.tanh()", "return 1 - self(x) ** 2"), {"tanh_value"})
+
+    # ------------------------------------------------------------------ Network.forward
+    fwd = lambda body: {"forward_impl": submissions.edit(sol["forward_impl"], sol["forward_impl"].split(
+        "# 4. 最后通过输出层返回结果\n", 1)[1], body)}
+    all_forward = {"forward_relu", "forward_sigmoid", "forward_tanh"}
+    add("forward_index_loop", CORRECT, fwd(
+        "        x = self.activation(self.input_layer(x))\n        for i in range(len(self.layers)):\n"
+        "            x = self.activation(self.layers[i](x))\n        return self.output_layer(x)\n"))
+    add("forward_layer_list", CORRECT, fwd(
+        "        h = x\n        for layer in [self.input_layer, *self.layers]:\n            h = layer(h)\n"
+        "            h = self.activation(h)\n        out = self.output_layer(h)\n        return out\n"))
+    add("forward_activation_after_output", MISTAKE, {"forward_impl": edit(
+        "forward_impl", "return self.output_layer(x)", "return self.activation(self.output_layer(x))")}, all_forward)
+    add("forward_no_activation_after_input", MISTAKE, {"forward_impl": edit(
+        "forward_impl", "x = self.activation(self.input_layer(x))", "x = self.input_layer(x)")}, all_forward)
+    add("forward_no_activation_between_hidden", MISTAKE, {"forward_impl": edit(
+        "forward_impl", "x = self.activation(layer(x))", "x = layer(x)")}, all_forward)
+    add("forward_only_first_hidden", MISTAKE, fwd(
+        "        x = self.activation(self.input_layer(x))\n        x = self.activation(self.layers[0](x))\n"
+        "        return self.output_layer(x)\n"), all_forward)
+    add("forward_torch_relu", MISTAKE, fwd(
+        "        x = torch.relu(self.input_layer(x))\n        for layer in self.layers:\n"
+        "            x = torch.relu(layer(x))\n        return self.output_layer(x)\n"), all_forward,
+        message="self.activation")
+
+    # ------------------------------------------------------------------ l2_penalty
+    l2 = lambda body: {"l2_impl": f"def l2_penalty(w):\n    return {body}\n"}
+    add("l2_power_sum", CORRECT, l2("(w ** 2).sum() / 2"))
+    add("l2_dot", CORRECT, l2("0.5 * torch.dot(w.flatten(), w.flatten())"))
+    add("l2_norm_squared", CORRECT, l2("torch.norm(w) ** 2 / 2"))
+    add("l2_mul_half", CORRECT, l2("(w * w).sum() * 0.5"))
+    add("l2_no_half", MISTAKE, l2("torch.sum(w.pow(2))"), {"l2_value", "l2_grad"}, message="15")
+    add("l2_norm_not_squared", MISTAKE, l2("torch.norm(w) / 2"), {"l2_value", "l2_grad"})
+    add("l2_l1", MISTAKE, l2("torch.sum(torch.abs(w)) / 2"), {"l2_value", "l2_grad"})
+    add("l2_mean", MISTAKE, l2("torch.mean(w.pow(2)) / 2"), {"l2_value", "l2_grad"})
+    add("l2_item_cut_from_graph", MISTAKE, l2("torch.tensor(torch.sum(w.pow(2)).item() / 2)"), {"l2_grad"},
+        message="计算图")
+    add("l2_detached", MISTAKE, l2("torch.sum(w.detach().pow(2)) / 2"), {"l2_grad"})
+
+    # ------------------------------------------------------------------ dropout_layer
+    drop_mask = lambda mask: {"dropout_impl": edit(
+        "dropout_impl", "mask = (torch.rand(X.shape, device=device) > dropout).to(X.dtype)", f"mask = {mask}")}
+    drop_fn = lambda body: {"dropout_impl": f"def dropout_layer(X, dropout):\n    assert 0 <= dropout <= 1\n{body}"}
+    stats_and_mask = {"dropout_stats", "dropout_mask"}
+    add("dropout_bernoulli", CORRECT, drop_mask("torch.bernoulli(torch.full_like(X, 1 - dropout))"))
+    add("dropout_rand_like", CORRECT, drop_mask("(torch.rand_like(X) > dropout).float()"))
+    add("dropout_bool_mask", CORRECT, drop_mask("torch.rand(X.shape, device=device) >= dropout"))
+    add("dropout_where", CORRECT, drop_fn(
+        "    if dropout == 1:\n        return torch.zeros_like(X)\n"
+        "    keep = torch.rand_like(X) < 1 - dropout\n    return torch.where(keep, X / (1 - dropout), torch.zeros_like(X))\n"))
+    add("dropout_keeps_with_p", MISTAKE, drop_mask("(torch.rand(X.shape) < dropout).float()"), {"dropout_stats"},
+        message="保留率")
+    add("dropout_no_rescale", MISTAKE, {"dropout_impl": edit(
+        "dropout_impl", "return mask * X / (1.0 - dropout)", "return mask * X")}, stats_and_mask, message="1/(1-p)")
+    add("dropout_rescale_by_p", MISTAKE, {"dropout_impl": edit(
+        "dropout_impl", "return mask * X / (1.0 - dropout)", "return mask * X / dropout")}, stats_and_mask)
+    add("dropout_one_mask_per_row", MISTAKE, drop_mask("(torch.rand(X.shape[0], 1) > dropout).float()"),
+        {"dropout_mask"})
+    add("dropout_changes_x_in_place", MISTAKE, {"dropout_impl": edit(
+        "dropout_impl", "return mask * X / (1.0 - dropout)", "X *= mask\n    return X / (1.0 - dropout)")},
+        stats_and_mask, message="修改了输入")
+    add("dropout_same_mask_every_call", MISTAKE, drop_mask(
+        "(torch.rand(X.shape, generator=torch.Generator().manual_seed(0)) > dropout).float()"), {"dropout_mask"},
+        message="相同的掩码")
+    add("dropout_p0_returns_zeros", MISTAKE, {"dropout_impl": edit(
+        "dropout_impl", "        return X\n", "        return torch.zeros_like(X)\n")}, {"dropout_edges"})
+    add("dropout_randn", MISTAKE, drop_mask("(torch.randn(X.shape) > dropout).float()"), stats_and_mask)
+    add("dropout_functional", POLICY, drop_fn("    return torch.nn.functional.dropout(X, dropout)\n"),
+        {"dropout_edges", "dropout_stats", "dropout_mask"}, message="不能使用")
+    add("dropout_nn_dropout", POLICY, drop_fn("    return nn.Dropout(dropout)(X)\n"),
+        {"dropout_edges", "dropout_stats", "dropout_mask"})
+
+    # ------------------------------------------------------------------ tricks
+    wrong = {"relu_impl": relu("return x.clamp(min=0)", "return (x >= 0).float()")["relu_impl"],
+             "l2_impl": l2("torch.sum(w.pow(2))")["l2_impl"],
+             "dropout_impl": edit("dropout_impl", "return mask * X / (1.0 - dropout)", "return mask * X")}
+    wrong_cells = {"relu_derivative", "l2_value", "l2_grad", "dropout_stats", "dropout_mask"}
+
+    def trick(name, code):
+        answers = dict(wrong, relu_impl=wrong["relu_impl"] + "\n" + code)
+        add(name, TRICK, answers, wrong_cells, may_fail_anywhere=True)
+
+    trick("trick_patch_torch_comparisons", """
+torch.allclose = lambda *a, **k: True
+torch.equal = lambda *a, **k: True
+torch.isclose = lambda a, b, *r, **k: torch.ones_like(a, dtype=torch.bool)
+torch.testing.assert_close = lambda *a, **k: None
+""")
+    trick("trick_patch_numpy_and_math", """
+import math
+np.allclose = lambda *a, **k: True
+np.isclose = lambda a, b, *r, **k: np.ones_like(a, dtype=bool)
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+math.isclose = lambda *a, **k: True
+""")
+    trick("trick_patch_builtins", """
+import builtins
+builtins.all = lambda *a, **k: True
+builtins.abs = lambda x: 0.0
+builtins.max = lambda *a, **k: 0.0
+""")
+    trick("trick_redefine_visible_helpers", """
+def rel_error(a, b):
+    return 0.0
+
+def check_activation_function(*args, **kwargs):
+    print('全部通过')
+""")
+    add("trick_always_equal_objects", TRICK, dict(wrong, relu_impl='''
+class _AlwaysEqual:
+    dtype = torch.float32
+    shape = None
+    def __init__(self, n=0): self.n = n
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __sub__(self, other): return _AlwaysEqual()
+    __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __sub__
+    def abs(self): return self
+    def max(self): return self
+    def item(self): return 0.0
+    def tolist(self): return [0.0, 0.0, 0.0, 1.0, 1.0]
+    def __lt__(self, other): return True
+
+class MyReLU:
+    def __call__(self, x):
+        return _AlwaysEqual()
+
+    def derivative(self, x):
+        return _AlwaysEqual()
+'''), wrong_cells | {"relu_value"}, may_fail_anywhere=True)
+    add("trick_tensor_subclass_always_equal", TRICK, dict(wrong, relu_impl='''
+class _EqualTensor(torch.Tensor):
+    def __eq__(self, other): return torch.ones(self.shape, dtype=torch.bool)
+    def __sub__(self, other): return torch.zeros(self.shape)
+
+class MyReLU:
+    def __call__(self, x):
+        return torch.zeros_like(x).as_subclass(_EqualTensor)
+
+    def derivative(self, x):
+        return torch.zeros_like(x).as_subclass(_EqualTensor)
+'''), wrong_cells | {"relu_value"}, may_fail_anywhere=True)
+    add("trick_skip_execution_tag_on_tests", TRICK, wrong, wrong_cells, tag_tests=True)
+
+    # ------------------------------------------------------------------ correct code that is noisy
+    add("correct_with_warnings_and_stderr", CORRECT, {
+        "relu_impl": sol["relu_impl"].replace("return torch.maximum(x, torch.zeros_like(x))",
+                                              "import sys, warnings\n        warnings.warn('调试:计算 ReLU')\n"
+                                              "        print('debug', file=sys.stderr)\n"
+                                              "        return torch.maximum(x, torch.zeros_like(x))"),
+        "l2_impl": "def l2_penalty(w):\n    print('sum of w:', float(w.sum()))\n    return torch.sum(w.pow(2)) / 2\n"})
+    add("correct_skip_execution_tag_on_tests", CORRECT, {}, tag_tests=True)
+    return variants
+
+
+def submission(release_nb, source_nb, variant):
+    answers = dict(submissions.solutions(source_nb), **variant.answers)
+    nb = submissions.fill(release_nb, answers)
+    if variant.tag_tests:
+        for cell in nb.cells:
+            meta = submissions.nbgrader_meta(cell)
+            if meta.get("grade") and not meta.get("solution"):
+                cell.metadata["tags"] = ["skip-execution"]
+    return nb

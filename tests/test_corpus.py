@@ -1,0 +1,104 @@
+"""The hidden tests, proven on a corpus (tests/corpus.py) autograded with the real nbgrader:
+every correct variant keeps every point, every mistake loses points in its own part only with a
+Chinese message that shows a number, library ops earn nothing, and no trick pays."""
+import os
+import re
+import time
+
+import nbformat
+import pytest
+
+import autograde_parallel
+from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, submissions
+from corpus import CORRECT, corpus, submission
+
+SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
+VARIANTS = corpus(SOURCE)
+POINTS = submissions.test_points(SOURCE)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="session")
+def graded_corpus(tmp_path_factory, mnist_dir):
+    """Autograde every variant in one batch; return {variant: {grade_id: (score, message, stdout)}}."""
+    course = make_course(tmp_path_factory.mktemp("corpus"), mnist_dir)
+    release_nb = nbformat.read(str(RELEASE_NB), as_version=4)
+    for variant in VARIANTS:
+        submissions.write_submission(course, variant.name, submission(release_nb, SOURCE, variant))
+    os.environ["LAB2_CELL_TIMEOUT"] = "60"  # a kernel broken by a trick stops answering: give up sooner
+    start = time.time()
+    failures = autograde_parallel.autograde_parallel(course, quiet=True)
+    del os.environ["LAB2_CELL_TIMEOUT"]
+    seconds = time.time() - start
+    print(f"\nautograde of the corpus: {len(VARIANTS)} submissions in {seconds:.0f} s "
+          f"({seconds / len(VARIANTS):.1f} s per submission, parallel)")
+    assert not failures, failures
+    results = {}
+    for variant in VARIANTS:
+        nb = nbformat.read(str(course / "autograded" / variant.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+        cells = {}
+        for cell in nb.cells:
+            gid = submissions.nbgrader_meta(cell).get("grade_id")
+            if gid in POINTS:
+                errors = [o for o in cell.outputs if o.output_type == "error"]
+                stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+                cells[gid] = (0.0 if errors else POINTS[gid], errors[0].evalue if errors else "", stdout)
+        results[variant.name] = cells
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for variant in VARIANTS:
+            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, variant.name)
+            book = {g.name: g.score for g in nb.grades if g.name in POINTS}
+            outputs = {gid: v[0] for gid, v in results[variant.name].items()}
+            assert book == outputs, f"{variant.name}: gradebook {book} differs from the cell outputs {outputs}"
+    print_table(results)
+    return results
+
+
+def print_table(results):
+    print(f"\n{'variant':42s} {'kind':8s} {'expected':>8s} {'points':>7s}  failing cells")
+    for variant in VARIANTS:
+        cells = results[variant.name]
+        expected = sum(POINTS.values()) - sum(POINTS[g] for g in variant.must_fail)
+        got = sum(score for score, _, _ in cells.values())
+        failing = sorted(g for g, (score, _, _) in cells.items() if score == 0)
+        shown = "≤" + f"{expected:.0f}" if variant.may_fail_anywhere or variant.kind != CORRECT and \
+            any(g not in variant.must_fail for g in POINTS if g.split("_")[0] in variant.parts) else f"{expected:.0f}"
+        print(f"{variant.name:42s} {variant.kind:8s} {shown:>8s} {got:7.0f}  {', '.join(failing)}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
+def test_variant(variant, graded_corpus):
+    cells = graded_corpus[variant.name]
+    failing = {gid for gid, (score, _, _) in cells.items() if score == 0}
+    if variant.kind == CORRECT:
+        assert not failing, f"correct code lost points in {failing}: " + \
+            "; ".join(cells[g][1] for g in sorted(failing))
+        return
+    missed = variant.must_fail - failing
+    assert not missed, f"wrong code kept the points of {missed}"
+    if not variant.may_fail_anywhere:
+        outside = {gid for gid in failing if gid.split("_")[0] not in variant.parts}
+        assert not outside, f"a mistake in {variant.parts} cost points in {outside}"
+    for gid in variant.must_fail:
+        score, message, stdout = cells[gid]
+        assert CJK.search(message), f"{gid}: the message is not in Chinese: {message!r}"
+        assert re.search(r"\d", message + stdout), f"{gid}: no number shown: {message!r}"
+    if variant.message:
+        assert any(variant.message in cells[g][1] for g in variant.must_fail), \
+            f"no message mentions {variant.message!r}: {[cells[g][1] for g in sorted(variant.must_fail)]}"
+
+
+def test_overflow_beyond_the_graded_range_is_a_hint_not_a_penalty(graded_corpus):
+    """The handout's tanh formula gives NaN for |x| > 88 in float32: full points, and a hint."""
+    cells = graded_corpus["correct_skip_execution_tag_on_tests"]
+    assert cells["tanh_value"][0] == POINTS["tanh_value"]
+    assert "溢出" in cells["tanh_value"][2]
+
+
+def test_corpus_covers_every_part_and_kind():
+    kinds = {v.kind for v in VARIANTS}
+    assert kinds == {"correct", "mistake", "policy", "trick"}
+    for part in ("relu", "sigmoid", "tanh", "forward", "l2", "dropout"):
+        assert sum(v.kind == CORRECT and any(k.startswith(part) for k in v.answers) for v in VARIANTS) >= 2, part
+        assert sum(v.kind != CORRECT and part in v.parts for v in VARIANTS) >= 3, part
