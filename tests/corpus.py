@@ -29,6 +29,11 @@ class Variant:
         return {gid.split("_")[0] for gid in self.must_fail}
 
 
+def activation_class(name, call, deriv):
+    """The source of an activation class whose methods are the given one-line bodies."""
+    return f"class {name}:\n    def __call__(self, x):\n        {call}\n\n    def derivative(self, x):\n        {deriv}\n"
+
+
 def corpus(source_nb):
     sol = submissions.solutions(source_nb)
     edit = lambda gid, old, new: submissions.edit(sol[gid], old, new)
@@ -38,14 +43,7 @@ def corpus(source_nb):
         variants.append(Variant(name, kind, answers, frozenset(must_fail), **kw))
 
     # ------------------------------------------------------------------ ReLU
-    relu = lambda call, deriv: {"relu_impl": f'''
-class MyReLU:
-    def __call__(self, x):
-        {call}
-
-    def derivative(self, x):
-        {deriv}
-'''}
+    relu = lambda call, deriv: {"relu_impl": activation_class("MyReLU", call, deriv)}
     add("relu_clamp", CORRECT, relu("return x.clamp(min=0)", "return (x > 0).to(x.dtype)"))
     add("relu_where", CORRECT, relu("return torch.where(x > 0, x, torch.zeros_like(x))",
                                     "return torch.where(x > 0, 1.0, 0.0)"))
@@ -72,14 +70,7 @@ class MyReLU:
         {"relu_derivative"}, message="自动求导")
 
     # ------------------------------------------------------------------ Sigmoid
-    sig = lambda call, deriv: {"sigmoid_impl": f'''
-class MySigmoid:
-    def __call__(self, x):
-        {call}
-
-    def derivative(self, x):
-        {deriv}
-'''}
+    sig = lambda call, deriv: {"sigmoid_impl": activation_class("MySigmoid", call, deriv)}
     add("sigmoid_exp_ratio", CORRECT, sig("return torch.exp(x) / (1 + torch.exp(x))",
                                           "return torch.exp(-x) / (1 + torch.exp(-x)) ** 2"))
     add("sigmoid_stable_where", CORRECT,
@@ -104,14 +95,7 @@ class MySigmoid:
         {"sigmoid_derivative"}, message="自动求导")
 
     # ------------------------------------------------------------------ Tanh
-    tanh = lambda call, deriv: {"tanh_impl": f'''
-class MyTanh:
-    def __call__(self, x):
-        {call}
-
-    def derivative(self, x):
-        {deriv}
-'''}
+    tanh = lambda call, deriv: {"tanh_impl": activation_class("MyTanh", call, deriv)}
     add("tanh_via_sigmoid", CORRECT, tanh("return 2 / (1 + torch.exp(-2 * x)) - 1", "return 1 - self(x) ** 2"))
     add("tanh_exp_minus_2x", CORRECT, tanh("e = torch.exp(-2 * x)\n        return (1 - e) / (1 + e)",
                                            "return 4 / (torch.exp(x) + torch.exp(-x)) ** 2"))
