@@ -145,7 +145,8 @@ def main():
         print(f"{experiment:20s} {h['seconds']:10.1f} {l['seconds']:8.1f} {h['seconds'] / l['seconds']:6.1f} "
               f"{per_h:16.2f} {per_l:12.2f} {per_h / per_l:12.1f} {h['peak_mb']:16.0f} {l['peak_mb']:12.0f}")
     how = "measured" if (args.mlp_epochs, args.cnn_epochs) == FULL else "projected from the epochs above"
-    print(f"\nfull-scale lab ({how}): handout {total['handout'] / 60:.1f} min, lab {total['lab'] / 60:.1f} min, "
+    which = "the whole lab" if set(args.experiments) == set(EXPERIMENTS) else ", ".join(args.experiments)
+    print(f"\nfull scale, {which} ({how}): handout {total['handout'] / 60:.1f} min, lab {total['lab'] / 60:.1f} min, "
           f"{total['handout'] / total['lab']:.1f}x faster")
 
 
