@@ -30,6 +30,9 @@ c.ClearSolutions.text_stub = "请在这里写下你的回答。"
 # Grading runs the experiments at the small scale (NBGRADER_EXECUTION is set): the slowest cell
 # takes a few seconds, so a minute means something is wrong (an endless loop), not a slow machine.
 c.Execute.timeout = int(os.environ.get("LAB2_CELL_TIMEOUT", "120"))
+# After a cell's reply, wait this long for its last outputs: on a loaded machine the default 4 s
+# is too short, and the cell would be counted as a fault.
+c.Execute.iopub_timeout = 30
 # nbclient skips cells tagged 'skip-execution'; a student must not be able to skip a test that way.
 c.Execute.skip_cells_with_tag = "lab2-grading-never-skips-a-cell"
 

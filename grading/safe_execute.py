@@ -6,11 +6,15 @@ outputs and therefore their points; the cell that was running and every later ce
 output that says what happened, so they score 0, and the notebook is flagged for the TA to review
 (metadata 'lab2_needs_review', which tools/integrity_report.py lists).
 """
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+import asyncio
+
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 
-FAULTS = (DeadKernelError, CellTimeoutError, TimeoutError, RuntimeError)
+# Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's.
+FAULTS = (Exception, asyncio.CancelledError)
 
 
 def ran(cell):
@@ -35,8 +39,8 @@ class SafeExecute(Execute):
             nb = getattr(self, "nb", None) or nb
             self._mark_unrun(nb, err)
             try:  # the kernel may be dead or still spinning: make sure it is gone
-                if self.km is not None:
-                    self.km.shutdown_kernel(now=True)
+                if getattr(self, "km", None) is not None and self.km.has_kernel:
+                    run_sync(self.km.shutdown_kernel)(now=True)
             except Exception:
                 pass
             return nb, resources

@@ -58,8 +58,11 @@ def grade_one(course, student, workdir, env, timeout):
         return student, time.time() - start, f"no result after {timeout} s"
     graded = private / "autograded" / student / ASSIGNMENT / NOTEBOOK
     if result.returncode != 0 or not graded.exists():
+        log = course / "autograde_logs" / f"{student}.log"
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(result.stdout + result.stderr, encoding="utf-8")
         errors = [l for l in (result.stdout + result.stderr).splitlines() if "ERROR" in l or "Error" in l]
-        return student, time.time() - start, (errors[-1] if errors else f"nbgrader exited {result.returncode}")
+        return student, time.time() - start, f"{errors[0] if errors else f'nbgrader exited {result.returncode}'} (log: {log})"
     return student, time.time() - start, None
 
 
