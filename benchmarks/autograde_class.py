@@ -6,7 +6,6 @@ seconds per submission, and checks that both gradebooks hold the same rows.
 """
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import autograde_parallel  # noqa: E402
+from grade_table import gradebook_rows  # noqa: E402
 import prepare_data  # noqa: E402
 import release  # noqa: E402
 import submissions  # noqa: E402
@@ -23,20 +23,8 @@ import submissions  # noqa: E402
 ASSIGNMENT = "lab2_regularization"
 
 
-def gradebook_rows(course):
-    """(student, cell, auto_score, manual_score, needs_manual_grade, max_score) for every grade."""
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return sorted((s.student_id, g.name, g.auto_score, g.manual_score, g.needs_manual_grade, g.max_score)
-                      for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades)
-
-
 def make_class(course, data, n):
-    for name in ("nbgrader_config.py", "grading", "source"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, course / name)
-    shutil.copytree(data, course / "data")
-    release.generate(course)
+    release.copy_course(course, data)
     source_nb = submissions.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     release_nb = submissions.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     kinds = list(submissions.samples(source_nb).items())

@@ -1,6 +1,4 @@
 """Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples."""
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -45,12 +43,7 @@ def mnist_dir(tmp_path_factory):
 
 def make_course(path, mnist_dir):
     """A fresh course folder: config, grading helpers, source, data; release generated."""
-    for name in ("nbgrader_config.py", "grading", "source"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, path / name)
-    shutil.copytree(mnist_dir, path / "data")
-    release.generate(path)
-    return path
+    return release.copy_course(path, mnist_dir)
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,8 @@ to write a part (must keep every point), a mistake students really make (must lo
 own part only, with a Chinese message that shows a number), a use of the library's own op (no points
 for that part), or a trick against the tests (wrong code must earn nothing).
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import nbformat
 
 from conftest import submissions
 

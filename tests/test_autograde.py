@@ -1,6 +1,5 @@
 """nbgrader autograde end to end on a temporary course: the sample class gets exactly its points."""
 import csv
-import re
 
 import nbformat
 
@@ -57,19 +56,12 @@ def test_grades_csv_export(course, graded_samples):
     assert rows == {s: points for s, (points, _) in graded_samples.items()}
 
 
-def gradebook_rows(course):
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        return sorted((s.student_id, g.name, g.auto_score, g.manual_score, g.needs_manual_grade, g.max_score)
-                      for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades)
-
-
 def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_samples, tmp_path, mnist_dir):
     import autograde_parallel
     from conftest import make_course
     parallel = make_course(tmp_path, mnist_dir)
     submissions.write_samples(parallel)
     assert autograde_parallel.autograde_parallel(parallel, workers=2, quiet=True) == {}
-    assert gradebook_rows(parallel) == gradebook_rows(course)
+    assert grade_table.gradebook_rows(parallel) == grade_table.gradebook_rows(course)
     for student in graded_samples:
         assert (parallel / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from conftest import SOURCE_NB
+
 
 
 def run_notebook(cells, env, cwd):

@@ -15,7 +15,7 @@ import pytest
 import autograde_parallel
 import integrity_report
 from adversarial import SECRET, attacks, submission
-from conftest import ASSIGNMENT, RELEASE_NB, ROOT, SOURCE_NB, make_course, nbgrader, submissions
+from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, nbgrader, submissions
 
 SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
 POINTS = submissions.test_points(SOURCE)

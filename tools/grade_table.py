@@ -32,6 +32,13 @@ def scores(course=ROOT):
     return table
 
 
+def gradebook_rows(course=ROOT):
+    """(student, cell, auto_score, manual_score, needs_manual_grade, max_score) for every grade."""
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+        return sorted((s.student_id, g.name, g.auto_score, g.manual_score, g.needs_manual_grade, g.max_score)
+                      for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades)
+
+
 def format_table(table):
     head = f"{'student':20s}" + "".join(f"{p:>9s}" for p in PARTS) + f"{'auto':>8s}{'max':>6s}{'to grade by hand':>18s}"
     lines = [head, "-" * len(head)]

@@ -26,14 +26,21 @@ def generate(course: Path) -> Path:
     return release
 
 
+def copy_course(dest: Path, data: Path = None) -> Path:
+    """A fresh course in `dest`: the config, grading/ and source/ (and a data folder), release generated."""
+    for name in ("nbgrader_config.py", "grading", "source"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest / name)
+    if data is not None:
+        shutil.copytree(data, dest / "data")
+    generate(dest)
+    return dest
+
+
 def check() -> list:
     """Names of the committed generated files that differ from a fresh generation."""
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        for name in ("nbgrader_config.py", "grading", "source"):
-            src = ROOT / name
-            (shutil.copytree if src.is_dir() else shutil.copyfile)(src, course / name)
-        fresh = generate(course).read_bytes()
+        fresh = (copy_course(Path(tmp)) / "release" / ASSIGNMENT / NOTEBOOK).read_bytes()
     committed = {f"release/{ASSIGNMENT}/{NOTEBOOK}": ROOT / "release" / ASSIGNMENT / NOTEBOOK, NOTEBOOK: ROOT / NOTEBOOK}
     return [name for name, path in committed.items() if not path.exists() or path.read_bytes() != fresh]
 
