@@ -5,9 +5,13 @@ Each (implementation, experiment) runs in its own process, so the peak memory is
 experiment: wall time, the ratio, time per model-epoch and peak resident memory; then both full-scale
 totals (handout: 15 + 10 MLP epochs, 60 CNN epochs; lab: the same MLP epochs, 45 CNN epochs because the
 no-dropout baseline is trained once), projected from the measured epochs unless --full ran them all.
+For the MLP experiments it also measures a floor: the bare training step of the lab's network on pre-sliced
+batches (no shuffling, statistics or plots), which bounds the per-epoch speed-up any loop can reach at the
+handout's batch size of 64.
 
     python benchmarks/run_experiments.py                 # 1 epoch per model (about 10 minutes on 2 cores)
     python benchmarks/run_experiments.py --full          # the handout's epoch counts (about an hour)
+    python benchmarks/run_experiments.py --full --impls lab   # the lab alone (on a GPU: a few minutes)
 """
 import argparse
 import json
@@ -32,6 +36,7 @@ EXPERIMENTS = ("gradient_vanishing", "relu_death", "dropout")
 MODEL_EPOCHS = {"gradient_vanishing": {"handout": lambda m, c: 3 * m, "lab": lambda m, c: 3 * m},
                 "relu_death": {"handout": lambda m, c: 2 * m, "lab": lambda m, c: 2 * m},
                 "dropout": {"handout": lambda m, c: 4 * c, "lab": lambda m, c: 3 * c}}
+FLOOR_ACTIVATIONS = {"gradient_vanishing": ("relu", "sigmoid", "tanh"), "relu_death": ("relu", "tanh")}
 FULL = (5, 15)  # the handout's MLP and CNN epochs
 RUN_LINES = {"gradient_vanishing": ("gradient_results",), "relu_death": ("death_results",),
              "dropout": ("dropout_results", "dropout_results_concise")}
@@ -39,13 +44,13 @@ RUN_LINE = re.compile(r"^(gradient_results|death_results|dropout_results|dropout
                       r" = (experiment_\w+|train)\(")
 
 
-def build_data(dest: Path) -> str:
+def build_data(dest: Path, shared: Path = prepare_data.DEFAULT_SHARED) -> str:
     """60,000 training and 10,000 test images: the 10,000 real test digits (or synthetic ones) tiled."""
     raw = dest / "MNIST" / "raw"
     if prepare_data.has_mnist(raw):
         return f"{raw} (reused)"
     small = dest / "_small"
-    what = prepare_data.build_mnist_folder(small)
+    what = prepare_data.build_mnist_folder(small, shared)
     src = small / "MNIST" / "raw"
     images = np.concatenate([prepare_data.read_idx(src / prepare_data.FILES[f"{p}_images"]) for p in ("train", "test")])
     labels = np.concatenate([prepare_data.read_idx(src / prepare_data.FILES[f"{p}_labels"]) for p in ("train", "test")])
@@ -68,36 +73,81 @@ def run_handout(experiment, data, mlp_epochs, cnn_epochs):
     return time.time() - start
 
 
-def run_lab(experiment, data, mlp_epochs, cnn_epochs):
-    """Execute the source notebook's code (solutions in, tests out) with only this experiment's runs."""
+def run_lab(experiment, data, mlp_epochs, cnn_epochs, namespace=None):
+    """Execute the source notebook's code (solutions in, tests out) with only this experiment's runs
+    (none when experiment is None); return the seconds spent in the cells that ran them."""
     import matplotlib
     matplotlib.use("Agg")
-    import nbformat
     os.environ["LAB2_DATA_DIR"] = str(data)
     os.environ.pop("NBGRADER_EXECUTION", None)
-    namespace, seconds = {}, 0.0
-    for cell in nbformat.read(str(SOURCE_NB), as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "code" or meta.get("grade") or "check_activation_function(MyReLU" in cell.source:
+    namespace = {} if namespace is None else namespace
+    seconds = 0.0
+    for cell in json.loads(SOURCE_NB.read_text(encoding="utf-8"))["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] != "code" or cell["metadata"].get("nbgrader", {}).get("grade") \
+                or "check_activation_function(MyReLU" in source:
             continue
-        lines = [l for l in cell.source.splitlines() if "### BEGIN" not in l and "### END" not in l]
+        lines = [l for l in source.splitlines() if "### BEGIN" not in l and "### END" not in l]
         runs = [l for l in lines if RUN_LINE.match(l)]
-        mine = [l for l in runs if RUN_LINE.match(l).group(1) in RUN_LINES[experiment]]
+        mine = [l for l in runs if experiment and RUN_LINE.match(l).group(1) in RUN_LINES[experiment]]
         code = "\n".join(l for l in lines if l not in runs or l in mine)
         start = time.time()
         exec(compile(code, "<lab notebook>", "exec"), namespace)
         if mine:
             seconds += time.time() - start
-        if "QUICK_RUN = False" in cell.source:
+        if "QUICK_RUN = False" in source:
             namespace["SCALE"].update(mlp_epochs=mlp_epochs, cnn_epochs=cnn_epochs)
     return seconds
 
 
+def run_floor(experiment, data, mlp_epochs, cnn_epochs):
+    """The lower bound for an MLP epoch at the handout's batch size: the lab's Network with the notebook's own
+    activations (those this experiment trains), forward + backward + SGD step only, on batches sliced before
+    the clock starts: no shuffling, no statistics, no plotting. Returns the fastest of at least 3 epochs,
+    averaged over the activations, in seconds."""
+    ns = {}
+    run_lab(None, data, mlp_epochs, cnn_epochs, ns)
+    torch, device = ns["torch"], ns["device"]
+    (train_x, train_y), _ = ns["get_data"]()
+    train_x = train_x.flatten(1)
+    batches = [(train_x[s:s + 64], train_y[s:s + 64]) for s in range(0, len(train_y), 64)]
+    fastest = []
+    for activation in FLOOR_ACTIVATIONS[experiment]:
+        torch.manual_seed(42)
+        model = ns["Network"](input_dim=784, output_dim=10, activation_name=activation, num_layers=2).to(device)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.001)
+        criterion = torch.nn.CrossEntropyLoss()
+        epochs = []
+        for _ in range(max(mlp_epochs, 3)):
+            start = time.time()
+            for data_batch, target in batches:
+                optimizer.zero_grad()
+                loss = criterion(model(data_batch), target)
+                loss.backward()
+                optimizer.step()
+            loss.item()  # waits for the device
+            epochs.append(time.time() - start)
+        fastest.append(min(epochs))  # a bound: the machine's noise only ever adds time
+    return sum(fastest) / len(fastest)
+
+
 def one(args):
-    runner = run_handout if args.one[0] == "handout" else run_lab
+    runner = {"handout": run_handout, "lab": run_lab, "floor": run_floor}[args.one[0]]
     seconds = runner(args.one[1], Path(args.data), args.mlp_epochs, args.cnn_epochs)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps({"seconds": seconds, "peak_mb": peak_mb}))
+
+
+def measure(impl, experiment, args):
+    out = subprocess.run([sys.executable, __file__, "--one", impl, experiment, "--data", args.data,
+                          "--mlp-epochs", str(args.mlp_epochs), "--cnn-epochs", str(args.cnn_epochs)],
+                         capture_output=True, text=True)
+    line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+    if not line:
+        sys.exit(f"{impl} {experiment} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+    result = json.loads(line[0][7:])
+    print(f"  {experiment:20s} {impl:8s} {result['seconds']:8.2f} s", flush=True)
+    return result
 
 
 def main():
@@ -106,7 +156,11 @@ def main():
     parser.add_argument("--cnn-epochs", type=int, default=1)
     parser.add_argument("--full", action="store_true", help="the handout's epoch counts (5 MLP, 15 CNN)")
     parser.add_argument("--experiments", nargs="*", default=list(EXPERIMENTS), choices=EXPERIMENTS)
+    parser.add_argument("--impls", nargs="*", default=["handout", "lab"], choices=["handout", "lab"],
+                        help="which code to run (both by default; ratios need both)")
     parser.add_argument("--data", default=str(HERE / "results" / "data"))
+    parser.add_argument("--mnist", default=str(prepare_data.DEFAULT_SHARED),
+                        help="folder with the official MNIST test split (.gz) to tile the data from")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.full:
@@ -115,39 +169,46 @@ def main():
         return one(args)
 
     import torch
-    print(f"data: {build_data(Path(args.data))}")
+    print(f"data: {build_data(Path(args.data), Path(args.mnist))}")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"device {'cuda: ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'}; "
           f"{args.mlp_epochs} MLP epoch(s), {args.cnn_epochs} CNN epoch(s) per model\n")
-    results = {}
-    for experiment in args.experiments:
-        for impl in ("handout", "lab"):
-            out = subprocess.run([sys.executable, __file__, "--one", impl, experiment, "--data", args.data,
-                                  "--mlp-epochs", str(args.mlp_epochs), "--cnn-epochs", str(args.cnn_epochs)],
-                                 capture_output=True, text=True)
-            line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
-            if not line:
-                sys.exit(f"{impl} {experiment} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
-            results[(experiment, impl)] = json.loads(line[0][7:])
-            print(f"  {experiment:20s} {impl:8s} {results[(experiment, impl)]['seconds']:8.1f} s", flush=True)
+    results = {(experiment, impl): measure(impl, experiment, args)
+               for experiment in args.experiments for impl in args.impls}
+    floors = {e: measure("floor", e, args)["seconds"] for e in args.experiments if e in FLOOR_ACTIVATIONS}
 
-    head = f"\n{'experiment':20s} {'handout s':>10s} {'lab s':>8s} {'ratio':>6s} {'s/epoch handout':>16s} " \
-           f"{'s/epoch lab':>12s} {'epoch ratio':>12s} {'peak MB handout':>16s} {'peak MB lab':>12s}"
+    def per_epoch(experiment, impl):
+        return results[(experiment, impl)]["seconds"] / MODEL_EPOCHS[experiment][impl](args.mlp_epochs, args.cnn_epochs)
+
+    head = f"\n{'experiment':20s}" + "".join(f" {impl + ' s':>10s} {'s/epoch ' + impl:>16s} {'peak MB ' + impl:>16s}"
+                                           for impl in args.impls)
+    both = len(args.impls) == 2
+    head += f" {'ratio':>6s} {'epoch ratio':>12s}" if both else ""
     print(head + "\n" + "-" * (len(head) - 1))
-    total = {"handout": 0.0, "lab": 0.0}
+    total = dict.fromkeys(args.impls, 0.0)
     for experiment in args.experiments:
-        h, l = results[(experiment, "handout")], results[(experiment, "lab")]
-        eh = MODEL_EPOCHS[experiment]["handout"](args.mlp_epochs, args.cnn_epochs)
-        el = MODEL_EPOCHS[experiment]["lab"](args.mlp_epochs, args.cnn_epochs)
-        per_h, per_l = h["seconds"] / eh, l["seconds"] / el
-        for impl, per in (("handout", per_h), ("lab", per_l)):
-            total[impl] += per * MODEL_EPOCHS[experiment][impl](*FULL)
-        print(f"{experiment:20s} {h['seconds']:10.1f} {l['seconds']:8.1f} {h['seconds'] / l['seconds']:6.1f} "
-              f"{per_h:16.2f} {per_l:12.2f} {per_h / per_l:12.1f} {h['peak_mb']:16.0f} {l['peak_mb']:12.0f}")
+        row = f"{experiment:20s}"
+        for impl in args.impls:
+            r = results[(experiment, impl)]
+            row += f" {r['seconds']:10.1f} {per_epoch(experiment, impl):16.2f} {r['peak_mb']:16.0f}"
+            total[impl] += per_epoch(experiment, impl) * MODEL_EPOCHS[experiment][impl](*FULL)
+        if both:
+            h, l = (results[(experiment, impl)]["seconds"] for impl in ("handout", "lab"))
+            row += f" {h / l:6.1f} {per_epoch(experiment, 'handout') / per_epoch(experiment, 'lab'):12.1f}"
+        print(row)
+    if floors:
+        print("\nfloor: the bare training step of the lab's MLP (its own activations, batch 64; no shuffling, "
+              "statistics or plots), fastest of 3 epochs, s/epoch:")
+        for experiment, floor in floors.items():
+            line = f"  {experiment:20s} {floor:.2f}"
+            if "handout" in args.impls:
+                line += (f"; the handout's {per_epoch(experiment, 'handout'):.2f} s/epoch allows at most "
+                         f"{per_epoch(experiment, 'handout') / floor:.1f}x per epoch at this batch size")
+            print(line)
     how = "measured" if (args.mlp_epochs, args.cnn_epochs) == FULL else "projected from the epochs above"
     which = "the whole lab" if set(args.experiments) == set(EXPERIMENTS) else ", ".join(args.experiments)
-    print(f"\nfull scale, {which} ({how}): handout {total['handout'] / 60:.1f} min, lab {total['lab'] / 60:.1f} min, "
-          f"{total['handout'] / total['lab']:.1f}x faster")
+    print(f"\nfull scale, {which} ({how}): " + ", ".join(f"{impl} {total[impl] / 60:.1f} min" for impl in args.impls)
+          + (f", {total['handout'] / total['lab']:.1f}x faster" if both else ""))
 
 
 if __name__ == "__main__":
