@@ -39,6 +39,14 @@ def test_complete_solution_runs_every_cell_without_error(course, graded_samples)
     assert plots >= 8, f"only {plots} plots drawn at the small scale"
 
 
+def test_kernel_leaves_only_the_notebook_in_the_student_folder(course, graded_samples):
+    """The sandboxed kernel's temporary files (torch's caches, matplotlib's config) go to its private
+    /tmp, not into autograded/<student>/ next to the notebook."""
+    for student in graded_samples:
+        folder = course / "autograded" / student / ASSIGNMENT
+        assert sorted(p.name for p in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb"], (student, list(folder.iterdir()))
+
+
 def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_samples):
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
     pages = {s: (course / "feedback" / s / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")

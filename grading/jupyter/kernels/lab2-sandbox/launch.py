@@ -103,7 +103,8 @@ def main():
         if name.endswith(".ipynb"):
             binds += ["--ro-bind", "/dev/null", os.path.join(work, name)]
     command = ["bwrap", *unshare, "--die-with-parent", "--new-session", "--clearenv", *setenv,
-               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", *folders_above(binds), *binds,
+               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",  # writable for nobody too
+               *folders_above(binds), *binds,
                "--chdir", work, "--", *kernel]
     for limit, value in LIMITS.items():
         resource.setrlimit(limit, (value, value))
