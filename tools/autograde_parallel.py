@@ -100,12 +100,8 @@ def autograde_parallel(course=ROOT, students=None, workers=None, timeout=900, qu
                 bar.set_postfix_str(f"{student} {seconds:.0f} s" + (" FAILED" if error else ""))
                 bar.update()
         graded = [s for s in students if s not in failures]
-        if graded:
+        if graded:  # the merge also writes the executed notebooks to autograded/, as the serial run does
             merge(course, workdir, graded)
-            for student in graded:  # keep the executed notebooks where nbgrader's serial run leaves them
-                target = course / "autograded" / student
-                shutil.rmtree(target, ignore_errors=True)
-                shutil.copytree(workdir / student / "autograded" / student, target)
     return failures
 
 
