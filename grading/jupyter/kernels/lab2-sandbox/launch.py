@@ -8,7 +8,8 @@ sets KernelManager.transport = "ipc"), so the sandbox needs no network at all. I
   - a private /tmp and the IPC folder.
 The gradebook, source/, release/, other students' folders and the TA's home are not there. No network
 (its own empty network namespace), its own process namespace (everything dies with the kernel), and
-limits on memory, CPU time, processes and file size. Run as root, the kernel also drops to user nobody.
+limits on memory, CPU time, processes and file size. Run as root, the kernel also drops to a uid of its
+own (no user name, no home), so that the per-uid process limit is per kernel.
 """
 import json
 import os
@@ -17,7 +18,8 @@ import shutil
 import sys
 import tempfile
 
-NOBODY = 65534
+FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
+TMPDIR = "/tmp/tmp"  # the only writable place in the private /tmp: temp files, caches (HOME stays read-only)
 LIMITS = {  # per kernel; the small-scale lab needs about 1.5 GB and 30 s of CPU
     resource.RLIMIT_AS: 6 << 30,       # torch alone maps about 3.7 GB of address space
     resource.RLIMIT_CPU: 600,
@@ -59,6 +61,9 @@ def main():
     course = os.environ["LAB2_COURSE_ROOT"]
     grading = os.path.join(course, "grading")
     as_root = os.geteuid() == 0
+    # The process limit counts per uid: with a uid per kernel, one student's fork bomb cannot use up
+    # another kernel's processes. The launcher's pid is unique while its kernel runs (bwrap replaces it).
+    uid = FIRST_UID + os.getpid()
 
     # A private folder for this kernel: its connection file and a copy of the hidden tests' checks.
     # The startup file deletes the folder once the checks are loaded, before any student code runs.
@@ -70,7 +75,7 @@ def main():
         for folder in (ipc_dir, private, work):
             for root, dirs, files in os.walk(folder):
                 for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                    os.chown(name, NOBODY, NOBODY)
+                    os.chown(name, uid, uid)
 
     binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
@@ -84,17 +89,18 @@ def main():
     data = os.environ.get("LAB2_DATA_DIR") or os.path.join(course, "data")
     if os.path.isdir(data):
         binds += ["--ro-bind", os.path.realpath(data), data]
-        if as_root:  # user nobody must be able to read the (public) data set
+        if as_root:  # the kernel's uid must be able to read the (public) data set
             readable(os.path.realpath(data))
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
-    env.update(HOME="/tmp", MPLCONFIGDIR="/tmp/matplotlib", XDG_CACHE_HOME="/tmp/cache",
+    env.update(HOME="/tmp", USER="student", TMPDIR=TMPDIR, MPLCONFIGDIR=f"{TMPDIR}/matplotlib",
+               XDG_CACHE_HOME=f"{TMPDIR}/cache",
                IPYTHONDIR=os.path.join(private, "ipython"), LAB2_GRADER=os.path.join(private, "lab2_grader.py"),
                LAB2_PRIVATE=private)
     setenv = [x for k, v in env.items() for x in ("--setenv", k, v)]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.join(private, "connection.json"), *extra]
-    if as_root:  # bwrap mounts as root; inside, the kernel gives up root for user nobody
+    if as_root:  # bwrap mounts as root; inside, the kernel gives up root for its own uid
         unshare = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
-        kernel = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all", "--",
+        kernel = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--",
                   *kernel]
     else:
         unshare = ["--unshare-all"]
@@ -103,7 +109,7 @@ def main():
         if name.endswith(".ipynb"):
             binds += ["--ro-bind", "/dev/null", os.path.join(work, name)]
     command = ["bwrap", *unshare, "--die-with-parent", "--new-session", "--clearenv", *setenv,
-               "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",  # writable for nobody too
+               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "1777", "--dir", TMPDIR,
                *folders_above(binds), *binds,
                "--chdir", work, "--", *kernel]
     for limit, value in LIMITS.items():
