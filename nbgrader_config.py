@@ -6,10 +6,11 @@ COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 GRADING_DIR = os.path.join(COURSE_ROOT, "grading")
 
 # Kernels started by nbgrader (validate, autograde) inherit this environment: IPython runs
-# grading/ipython/profile_default/startup/ before any notebook cell, so the hidden tests' checks
-# (grading/lab2_grader.py) hold references to torch and builtins taken before student code runs.
+# grading/ipython/profile_default/startup/ before any notebook cell and loads the hidden tests' probe
+# (grading/lab2_probe.py), which only collects data. The points are decided in this process, outside the
+# kernel (grading/safe_execute.py with grading/lab2_grader.py and grading/source_rules.py).
 os.environ["IPYTHONDIR"] = os.path.join(GRADING_DIR, "ipython")
-os.environ["LAB2_GRADER"] = os.path.join(GRADING_DIR, "lab2_grader.py")
+os.environ["LAB2_PROBE"] = os.path.join(GRADING_DIR, "lab2_probe.py")
 sys.path.insert(0, GRADING_DIR)
 
 from feedback import HideHiddenTests  # noqa: E402  (grading/feedback.py)
@@ -39,8 +40,9 @@ c.Execute.skip_cells_with_tag = "lab2-grading-never-skips-a-cell"
 # Feedback: grades, no hidden test code, no traceback lines that would quote it.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# A kernel that dies or hangs costs only the cells from the fault on, and flags the notebook for
-# review (grading/safe_execute.py); plain nbgrader records nothing for that student.
+# The trust boundary: every test cell's points are decided outside the kernel, on data from it and on the
+# submitted source (grading/safe_execute.py). A kernel that dies or hangs costs only the cells from the fault
+# on, and flags the notebook for review; plain nbgrader records nothing for that student.
 c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
                                        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
 c.LimitOutput.max_lines = 1000

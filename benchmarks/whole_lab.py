@@ -1,5 +1,5 @@
 """The whole lab in one Python process: every code cell of the master notebook in order, solutions and
-tests (the hidden ones too, with the grader loaded first as in the grading kernel), at the handout's full
+tests (the hidden ones too, with the probe loaded first as in the grading kernel, judged in this process), at the handout's full
 scale (or the small grading scale), on CUDA when there is one. Prints the seconds of every cell that took
 more than half a second, and the total. It checks that the lab runs end to end on a machine (a GPU one,
 say) and measures its wall time; the cells' own output goes to a log file.
@@ -36,9 +36,10 @@ def main():
     import matplotlib
     matplotlib.use("Agg")
     import torch
-    spec = importlib.util.spec_from_file_location("lab2_grader", ROOT / "grading" / "lab2_grader.py")
-    sys.modules["lab2_grader"] = grader = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(grader)  # before any notebook code, as the grading kernel does
+    spec = importlib.util.spec_from_file_location("lab2_probe", ROOT / "grading" / "lab2_probe.py")
+    sys.modules["lab2_probe"] = probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)  # before any notebook code, as the grading kernel does; without a plan,
+    # its hidden-test line judges in this process with grading/lab2_grader.py (as nbgrader validate does)
 
     device = f"cuda: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
     print(f"torch {torch.__version__}, device {device}, {'small' if args.small else 'full'} scale")

@@ -7,7 +7,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 REDACTED = "[隐藏测试的内容已移除]"
-MARKERS = re.compile(r"### (BEGIN|END) HIDDEN TESTS|lab2_grader\.\w+\([^\n]*?\)|import lab2_grader")
+MARKERS = re.compile(r"### (BEGIN|END) HIDDEN TESTS|lab2_(probe|grader)\.\w+\([^\n]*?\)|import lab2_(probe|grader)")
 
 
 class HideHiddenTests(ClearHiddenTests):

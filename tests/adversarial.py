@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from conftest import submissions
 
-SECRET = "lab2_grader.check_"  # text that only the hidden tests contain
+SECRET = "lab2_probe.check("  # text that only the hidden tests contain
 
 
 @dataclass

@@ -52,7 +52,7 @@ def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_sample
     pages = {s: (course / "feedback" / s / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
              for s in graded_samples}
     for student, page in pages.items():
-        for secret in ("HIDDEN TESTS", "lab2_grader", "参考要点"):
+        for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点"):
             assert secret not in page, f"{student}'s feedback shows {secret!r}"
     assert "l2_penalty 的值应为 15" in pages["sample_mistakes"]
 

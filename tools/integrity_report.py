@@ -1,14 +1,15 @@
-"""Integrity report for the TA after an autograde: which submissions touched locked or test cells,
-monkeypatched torch, numpy or builtins, tried something the grading sandbox blocks, or stopped the
-grading kernel, each with its evidence (cell and line). Writes integrity_report.md and prints it.
+"""Integrity report for the TA after an autograde: which submissions touched locked or test cells, tampered
+with the grading kernel, used a part's library op or autograd, hid what they call, monkeypatched torch,
+numpy or builtins, tried something the grading sandbox blocks, or stopped the grading kernel, each with its
+evidence (cell and line). Writes integrity_report.md and prints it.
 
     python tools/integrity_report.py [--course .]
 
 A finding is a reason to look, not a verdict: the evidence says what to look at.
 """
 import argparse
-import ast
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -16,72 +17,27 @@ import nbformat
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 ROOT = Path(__file__).resolve().parents[1]
-PATCHED_MODULES = {"torch", "nn", "F", "np", "numpy", "math", "builtins", "__builtins__", "sys", "warnings",
-                   "IPython", "nbgrader", "lab2_grader"}
-VISIBLE_HELPERS = {"rel_error", "check_activation_function"}
-RISKY_CALLS = {"os._exit": "ends the kernel", "os.fork": "forks the kernel", "os.kill": "sends signals",
-               "os.system": "runs a shell command", "subprocess": "starts processes", "socket": "opens a network connection",
-               "urllib": "opens a network connection", "requests": "opens a network connection",
-               "sqlite3": "opens a database", "ctypes": "calls raw memory / C", "shutil.rmtree": "deletes folders",
-               "os.remove": "deletes files", "os.chmod": "changes permissions", "gradebook": "names the gradebook",
-               "get_ipython": "reaches into the kernel (history, hooks)"}
+sys.path.insert(0, str(ROOT / "grading"))
+import source_rules  # noqa: E402  (grading/source_rules.py: the rules autograde applies, outside the kernel)
+
 BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is unreachable|ConnectionRefusedError|"
                             r"BlockingIOError|Resource temporarily unavailable|MemoryError|CellTimeoutError|"
                             r"KeyboardInterrupt|GradingStopped")
+# what each kind of source finding is, and what it cost (grading/safe_execute.py applies the cost)
+KINDS = {"tampering": "tampering with the grading kernel ({rule}; every test after it scored 0)",
+         "library_op": "library op in its own part ({rule}; the part scored 0)",
+         "autograd": "autograd in a derivative ({rule}; the derivative scored 0)",
+         "hidden_call": "hides what it calls ({rule}; no points lost, read it)",
+         "risky": "risky: {what}", "monkeypatch": "monkeypatch ({rule})",
+         "helper_redefined": "redefines a check helper ({rule})", "syntax": "does not parse"}
 
 
 def meta(cell):
     return cell.metadata.get("nbgrader", {})
 
 
-def dotted(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    if isinstance(node, ast.Subscript):
-        return dotted(node.value) + "[...]"
-    return ""
-
-
-def code_findings(source, where):
-    """Monkeypatching and risky calls in one code cell's source."""
-    found = []
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return found
-    lines = source.splitlines()
-    line = lambda n: lines[n.lineno - 1].strip() if 0 < n.lineno <= len(lines) else ""
-    for node in ast.walk(tree):
-        targets = []
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        for target in targets:
-            name = dotted(target)
-            root = name.split(".")[0].split("[")[0]
-            if "." in name and root in PATCHED_MODULES or name.startswith("sys.modules"):
-                found.append(("monkeypatch", f"{where}, line {node.lineno}: {line(node)}"))
-            elif name in VISIBLE_HELPERS:
-                found.append(("redefines a check helper", f"{where}, line {node.lineno}: {line(node)}"))
-        if isinstance(node, ast.FunctionDef) and node.name in VISIBLE_HELPERS:
-            found.append(("redefines a check helper", f"{where}, line {node.lineno}: def {node.name}"))
-        if isinstance(node, ast.Call) and dotted(node.func) in ("setattr", "delattr") and node.args:
-            if dotted(node.args[0]).split(".")[0] in PATCHED_MODULES:
-                found.append(("monkeypatch", f"{where}, line {node.lineno}: {line(node)}"))
-    for number, text in enumerate(lines, 1):
-        for token, why in RISKY_CALLS.items():
-            if re.search(rf"(?<![\w.]){re.escape(token)}\b", text):
-                found.append((f"risky: {why}", f"{where}, line {number}: {text.strip()}"))
-                break
-    return found
-
-
 def where(cell, index):
-    gid = meta(cell).get("grade_id")
+    gid = meta(cell).get("grade_id") if cell is not None else None
     return f"cell {index + 1}" + (f" ({gid})" if gid else "")
 
 
@@ -100,10 +56,15 @@ def check_submission(submitted, release, autograded):
                 findings.append(("changed a locked/test cell", f"{where(cell, i)}, line {n + 1}: {changed.strip()}"))
             if "skip-execution" in cell.metadata.get("tags", []):
                 findings.append(("tagged a test cell skip-execution", where(cell, i)))
-        elif cell.cell_type == "code":
-            findings += code_findings(cell.source, where(cell, i))
     for gid in sorted(set(locked) - seen):
         findings.append(("deleted a locked/test cell", gid))
+    # the code: what the grading run found (the same rules, applied outside the kernel), else read it now
+    recorded = autograded.metadata.get("lab2_grading", {}).get("findings") if autograded is not None else None
+    code = recorded if recorded is not None else [f.as_dict() for f in source_rules.scan_notebook(submitted)]
+    for f in code:
+        cell = submitted.cells[f["cell"]] if f["cell"] < len(submitted.cells) else None
+        label = KINDS.get(f["kind"], f["kind"]).format(rule=f["rule"], what=f["what"])
+        findings.append((label, f"{where(cell, f['cell'])}, line {f['line']}: {f['code']}"))
     if autograded is not None:
         review = autograded.metadata.get("lab2_needs_review")
         if review:

@@ -65,11 +65,12 @@ def main():
     # another kernel's processes. The launcher's pid is unique while its kernel runs (bwrap replaces it).
     uid = FIRST_UID + os.getpid()
 
-    # A private folder for this kernel: its connection file and a copy of the hidden tests' checks.
-    # The startup file deletes the folder once the checks are loaded, before any student code runs.
+    # A private folder for this kernel: its connection file and a copy of the hidden tests' probe (the grader
+    # itself never enters the kernel). The startup file deletes the folder once the probe is loaded, before any
+    # student code runs.
     private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
     shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
-    shutil.copyfile(os.path.join(grading, "lab2_grader.py"), os.path.join(private, "lab2_grader.py"))
+    shutil.copyfile(os.path.join(grading, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
     shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
     if as_root:
         for folder in (ipc_dir, private, work):
@@ -94,7 +95,7 @@ def main():
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env.update(HOME="/tmp", USER="student", TMPDIR=TMPDIR, MPLCONFIGDIR=f"{TMPDIR}/matplotlib",
                XDG_CACHE_HOME=f"{TMPDIR}/cache",
-               IPYTHONDIR=os.path.join(private, "ipython"), LAB2_GRADER=os.path.join(private, "lab2_grader.py"),
+               IPYTHONDIR=os.path.join(private, "ipython"), LAB2_PROBE=os.path.join(private, "lab2_probe.py"),
                LAB2_PRIVATE=private)
     setenv = [x for k, v in env.items() for x in ("--setenv", k, v)]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.join(private, "connection.json"), *extra]

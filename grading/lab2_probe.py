@@ -1,0 +1,288 @@
+"""实验二的评分探针:在学生的内核里运行,只产出数据,不做判定。
+
+评分时(nbgrader autograde),grading/safe_execute.py 在每个测试单元之后向内核发一条请求:
+
+    import lab2_probe
+    lab2_probe.check('relu_value', MyReLU, plan='...')
+
+plan 来自内核之外的评分进程(grading/lab2_grader.py),里面是这一次评分才生成的输入(由新的随机秘密
+决定)。探针按 plan 调用学生的函数,记录它用到的 torch 函数和 aten 算子,把结果作为纯数据发回:
+张量放在 npz 里(numpy 以 allow_pickle=False 读取,读取时不执行任何代码),其余是 JSON。
+参考值、容差、分数和指出错误的中文信息都在评分进程里;内核里的一切(包括本模块)都可能被学生
+代码改动,所以这里产出的只是数据,评分进程不信任它的任何行为。
+
+没有 plan 时(教师运行 nbgrader validate,或 benchmarks/whole_lab.py),check 在本进程里直接调用
+评分程序判定,测试不通过就抛出 AssertionError。
+"""
+import base64 as _base64
+import builtins as _builtins
+import hashlib as _hashlib
+import io as _io
+import json as _json
+import os as _os
+import sys as _sys
+import warnings as _warnings
+
+import numpy as _np
+import torch as _torch
+from torch.overrides import TorchFunctionMode as _TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode as _TorchDispatchMode
+
+MIME = "application/x-lab2-probe"
+MAX_MESSAGE = 300  # characters kept of a student's exception message
+
+# References taken when the kernel starts, before any student code: later patches of torch or builtins
+# change nothing here (and if they did, they could only change the data, which is judged outside).
+_type, _len, _str, _repr, _isinstance, _getattr, _callable = type, len, str, repr, isinstance, getattr, callable
+_list, _dict, _sorted, _bool, _int, _float, _Exception = list, dict, sorted, bool, int, float, Exception
+_Tensor = _torch.Tensor
+_TB = _torch._C.TensorBase.__dict__
+_VF = _torch._C._VariableFunctions
+_detach, _clone, _contiguous, _numpy, _reshape, _requires_grad_, _cpu, _float_t = (
+    _TB[n] for n in ("detach", "clone", "contiguous", "numpy", "reshape", "requires_grad_", "cpu", "float"))
+_get = lambda name: _TB[name].__get__  # noqa: E731  (tensor properties: dtype, shape, requires_grad, grad)
+_dtype_of, _shape_of, _requires_grad_of, _grad_of = (_get(n) for n in ("dtype", "shape", "requires_grad", "grad"))
+_backward = _torch.autograd.backward
+_no_grad, _manual_seed, _Generator = _torch.no_grad, _torch.manual_seed, _torch.Generator
+_savez, _sha256, _b64encode = _np.savez, _hashlib.sha256, _base64.b64encode
+_DTYPES = {"float32": _torch.float32, "float64": _torch.float64}
+# dtypes that travel as themselves; other floating dtypes travel as float64 (the dtype is reported as it was)
+_NUMPY_OK = {_torch.float16, _torch.float32, _torch.float64, _torch.bool, _torch.uint8, _torch.int8,
+             _torch.int16, _torch.int32, _torch.int64}
+
+
+# ---------------------------------------------------------------- inputs, the same here and in the grader
+def materialize(spec):
+    """The tensor an input spec describes; the grading process builds the same tensor from the same spec."""
+    kind, dtype = spec["kind"], _DTYPES[spec.get("dtype", "float32")]
+    gen = _Generator().manual_seed(_int(spec.get("seed", 0)))
+    if kind == "activation":  # a grid over [lo, hi], small values around 0, exact zeros, random points
+        lo, hi, n = _float(spec["lo"]), _float(spec["hi"]), _int(spec["n"])
+        edges = _torch.tensor([0.0, -0.0, 1.0, -1.0, lo, hi], dtype=dtype)
+        grid = _VF.linspace(lo, hi, 2001, dtype=dtype)
+        small = _VF.linspace(-1e-3, 1e-3, 201, dtype=dtype)
+        rnd = _VF.clamp(_VF.randn((n,), generator=gen, dtype=dtype) * 4.0, lo, hi)
+        return _VF.cat([edges, grid, small, rnd])[:n]
+    shape = tuple(_int(s) for s in spec["shape"])
+    if kind == "randn":
+        return _VF.randn(shape, generator=gen, dtype=dtype)
+    if kind == "rand_plus_one":  # every element in [1, 2): none is 0, so a 0 in the output was dropped
+        return _VF.rand(shape, generator=gen, dtype=dtype) + 1.0
+    if kind == "values":
+        return _torch.tensor(spec["values"], dtype=dtype).reshape(shape)
+    raise ValueError(f"unknown input kind {kind!r}")
+
+
+def digest(tensor):
+    """sha256 of a tensor's bytes: the grader compares it with the input it sent (was the input changed?)."""
+    return _sha256(_numpy(_contiguous(_cpu(_detach(tensor)))).tobytes()).hexdigest()
+
+
+# ---------------------------------------------------------------- what the student's code calls
+class _FuncRecorder(_TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.names = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.add(_getattr(func, "__name__", ""))
+        return func(*args, **(kwargs or {}))
+
+
+class _AtenRecorder(_TorchDispatchMode):
+    @classmethod
+    def _should_skip_dynamo(cls):  # nothing is compiled here; wrapping for dynamo would import it (1.6 s)
+        return False
+
+    def __init__(self):
+        super().__init__()
+        self.names = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.names.add(func._schema.name.split("::")[-1])
+        return func(*args, **(kwargs or {}))
+
+
+class _Collector:
+    """Collects the arrays of one probe result; tensors become {"type", "dtype", "shape", "array"}."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def tensor(self, value):
+        if _type(value) is not _Tensor:
+            kind = _type(value)
+            return {"type": f"{_getattr(kind, '__module__', '?')}.{_getattr(kind, '__qualname__', '?')}"}
+        info = {"type": "torch.Tensor", "dtype": _str(_dtype_of(value)), "shape": [_int(s) for s in _shape_of(value)],
+                "requires_grad": _bool(_requires_grad_of(value))}
+        t = _cpu(_detach(value))
+        if _dtype_of(t) not in _NUMPY_OK:
+            if not _dtype_of(t).is_floating_point:
+                return info  # complex and the like: no data, the grader says which dtype it got
+            t = _TB["double"](t)
+        name = f"a{_len(self.arrays)}"
+        self.arrays[name] = _numpy(_contiguous(t))
+        info["array"] = name
+        return info
+
+
+def _call(fn, args, record):
+    """Run student code; return what happened as data."""
+    frec, arec = _FuncRecorder(), _AtenRecorder()
+    result = {"error": None, "out": None}
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        try:
+            with frec, arec:
+                out = fn(*args)
+            result["out"] = record.tensor(out)
+            result["value"] = out
+        except (_Exception, SystemExit) as err:  # KeyboardInterrupt (a timeout) goes on up
+            result["error"] = {"type": _type(err).__name__, "message": _str(err)[:MAX_MESSAGE]}
+    result["ops"] = _sorted(frec.names | arec.names)
+    result["warnings"] = [f"{w.category.__name__}: {w.message}"[:MAX_MESSAGE] for w in caught]
+    return result
+
+
+def _public(result):
+    return {k: v for k, v in result.items() if k != "value"}
+
+
+# ---------------------------------------------------------------- collectors: one per kind of check
+def _activation(plan, record, cls):
+    """MyReLU / MySigmoid / MyTanh: construct, then call __call__ or derivative on each case's input."""
+    if not _callable(cls):
+        return {"not_a_class": _type(cls).__name__}
+    try:
+        act = cls()
+    except (_Exception, SystemExit) as err:
+        return {"construct_error": {"type": _type(err).__name__, "message": _str(err)[:MAX_MESSAGE]}}
+    fn = act if plan["method"] == "__call__" else _getattr(act, plan["method"], None)
+    if not _callable(fn):
+        return {"missing_method": True}
+    inputs = {k: materialize(v) for k, v in plan["inputs"].items()}
+    calls = []
+    for case in plan["cases"]:
+        x = _reshape(_clone(inputs[case["input"]]), tuple(case["shape"]))
+        result = _call(fn, (x,), record)
+        result["inputs_sha"] = [digest(x)]
+        calls.append(_public(result))
+    return {"calls": calls}
+
+
+def _plain(parameter):
+    """A layer's nn.Parameter as the plain tensor it holds (anything else stays as it is)."""
+    return _detach(parameter) if _isinstance(parameter, _Tensor) else parameter
+
+
+class _CountingActivation:
+    """Stands in for the student's self.activation while Network.forward is checked: forward is graded
+    alone, with an activation the grader knows."""
+
+    def __init__(self, name):
+        self.fn, self.calls = {"relu": _VF.relu, "sigmoid": _VF.sigmoid, "tanh": _VF.tanh}[name], 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return self.fn(x)
+
+
+def _forward(plan, record, network):
+    calls = []
+    for case in plan["cases"]:
+        entry = {}
+        _manual_seed(_int(case["init_seed"]))
+        try:
+            net = network(input_dim=case["input_dim"], output_dim=case["output_dim"],
+                          activation_name=plan["activation"], num_layers=case["num_layers"])
+            act = _CountingActivation(plan["activation"])
+            net.activation = act
+        except (_Exception, SystemExit) as err:
+            calls.append({"construct_error": {"type": _type(err).__name__, "message": _str(err)[:MAX_MESSAGE]}})
+            continue
+        x = materialize(plan["inputs"][case["input"]])
+        with _no_grad():
+            result = _call(net, (x,), record)
+        entry.update(_public(result), inputs_sha=[digest(x)], activation_calls=act.calls)
+        try:
+            layers = [("input_layer", net.input_layer)] + [(f"layers.{i}", layer) for i, layer in enumerate(net.layers)]
+            layers.append(("output_layer", net.output_layer))
+            entry["params"] = [[name, record.tensor(_plain(layer.weight)), record.tensor(_plain(layer.bias))]
+                               for name, layer in layers]
+        except (_Exception, SystemExit) as err:
+            entry["params_error"] = f"{_type(err).__name__}: {_str(err)[:MAX_MESSAGE]}"
+        calls.append(entry)
+    return {"calls": calls}
+
+
+def _function(plan, record, fn):
+    """l2_penalty / dropout_layer: call fn on each case's arguments; optionally backward through it."""
+    inputs = {k: materialize(v) for k, v in plan["inputs"].items()}
+    calls = []
+    for case in plan["cases"]:
+        args = []
+        for arg in case["args"]:
+            if "input" in arg:
+                t = _clone(inputs[arg["input"]])
+                args.append(_requires_grad_(t) if case.get("requires_grad") else t)
+            else:
+                args.append(arg["value"])
+        with _torch.enable_grad() if case.get("requires_grad") else _no_grad():
+            result = _call(fn, tuple(args), record)
+            out = result.get("value")
+            if case.get("backward") and result["error"] is None and _type(out) is _Tensor:
+                result["backward_error"] = None
+                if _requires_grad_of(out):
+                    try:
+                        _backward(_TB["sum"](out))
+                    except (_Exception, SystemExit) as err:
+                        result["backward_error"] = f"{_type(err).__name__}: {_str(err)[:MAX_MESSAGE]}"
+                grad = _grad_of(args[0])
+                result["grad"] = None if grad is None else record.tensor(grad)
+        result["inputs_sha"] = [digest(a) for a in args if _type(a) is _Tensor]
+        calls.append(_public(result))
+    return {"calls": calls}
+
+
+COLLECTORS = {"activation": _activation, "forward": _forward, "function": _function}
+
+
+def collect(plan, objects):
+    """Run one plan against the student's objects; return (meta, arrays), both plain data."""
+    record = _Collector()
+    meta = COLLECTORS[plan["collector"]](plan, record, *objects)
+    meta.update(token=plan["token"], grade_id=plan["grade_id"])
+    return meta, record.arrays
+
+
+def encode(meta, arrays):
+    """The probe's message: JSON with the arrays as a base64 npz (numpy's own format, no pickles)."""
+    buffer = _io.BytesIO()
+    _savez(buffer, **arrays)  # uncompressed: 10x faster than savez_compressed for these sizes
+    return _json.dumps({"meta": meta, "npz": _b64encode(buffer.getvalue()).decode("ascii")})
+
+
+try:  # taken now, before student code could replace it
+    from IPython.display import publish_display_data as _publish_display_data
+except ImportError:  # a plain Python process (benchmarks/whole_lab.py) never publishes
+    _publish_display_data = None
+
+
+def check(grade_id, *objects, plan=None):
+    """The hidden test's one line. With a plan (autograde): collect and publish the data, judge nothing.
+    Without (nbgrader validate, benchmarks): judge here, with the grader next to this file."""
+    if plan is None:
+        grader = _sys.modules.get("lab2_grader")
+        if grader is None:
+            import importlib.util
+            path = _os.path.join(_os.path.dirname(__file__), "lab2_grader.py")
+            spec = importlib.util.spec_from_file_location("lab2_grader", path)
+            grader = importlib.util.module_from_spec(spec)
+            _sys.modules["lab2_grader"] = grader
+            spec.loader.exec_module(grader)
+        grader.check_here(grade_id, objects)
+        return
+    plan = _json.loads(_base64.b64decode(plan))
+    if plan.get("grade_id") != grade_id:
+        raise ValueError("plan for another test")
+    _publish_display_data({MIME: encode(*collect(plan, objects))})
