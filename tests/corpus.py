@@ -22,6 +22,8 @@ class Variant:
     may_fail_anywhere: bool = False    # tricks may break other parts too; the wrong parts must still fail
     message: str = ""                  # text the failing cells' messages must contain
     tag_tests: bool = False            # tag every test cell 'skip-execution'
+    extra_cell: str = ""               # a code cell of its own, placed before the first answer cell
+    reported: str = ""                 # what the integrity report must say about it
 
     @property
     def parts(self):
@@ -50,7 +52,7 @@ def corpus(source_nb):
     add("relu_maximum_scalar", CORRECT, relu("return torch.maximum(x, torch.tensor(0.0))",
                                              "return torch.heaviside(x, torch.zeros_like(x))"))
     add("relu_derivative_one_at_zero", MISTAKE, relu("return x.clamp(min=0)", "return (x >= 0).float()"),
-        {"relu_derivative"}, message="x=0")
+        {"relu_derivative"}, message="x = 0 处应为 0")
     add("relu_derivative_bool", MISTAKE, relu("return x.clamp(min=0)", "return x > 0"), {"relu_derivative"})
     add("relu_derivative_int", MISTAKE, relu("return x.clamp(min=0)", "return (x > 0).long()"), {"relu_derivative"})
     add("relu_sign_error", MISTAKE, relu("return torch.minimum(x, torch.zeros_like(x))", "return (x < 0).float()"),
@@ -182,10 +184,14 @@ def corpus(source_nb):
         {"dropout_edges", "dropout_stats", "dropout_mask"})
 
     # ------------------------------------------------------------------ tricks
-    wrong = {"relu_impl": relu("return x.clamp(min=0)", "return (x >= 0).float()")["relu_impl"],
-             "l2_impl": l2("torch.sum(w.pow(2))")["l2_impl"],
-             "dropout_impl": edit("dropout_impl", "return mask * X / (1.0 - dropout)", "return mask * X")}
-    wrong_cells = {"relu_derivative", "l2_value", "l2_grad", "dropout_stats", "dropout_mask"}
+    # Mistakes that pass every visible test: ReLU wrong only beyond |x| > 10 (value and derivative), l2 of the
+    # first four weights only, dropout that always rescales by 2 (right for p = 0.5 only). Every trick is
+    # paired with them and must earn nothing for them.
+    wrong = {"relu_impl": relu("return torch.where(x.abs() > 10, x, x.clamp(min=0))",
+                               "return torch.where(x < -10, torch.ones_like(x), (x > 0).to(x.dtype))")["relu_impl"],
+             "l2_impl": l2("(w.flatten()[:4] ** 2).sum() / 2")["l2_impl"],
+             "dropout_impl": edit("dropout_impl", "return mask * X / (1.0 - dropout)", "return mask * X * 2")}
+    wrong_cells = {"relu_value", "relu_derivative", "l2_value", "l2_grad", "dropout_stats", "dropout_mask"}
 
     def trick(name, code):
         answers = dict(wrong, relu_impl=wrong["relu_impl"] + "\n" + code)
@@ -254,6 +260,174 @@ class MyReLU:
 '''), wrong_cells | {"relu_value"}, may_fail_anywhere=True)
     add("trick_skip_execution_tag_on_tests", TRICK, wrong, wrong_cells, tag_tests=True)
 
+    # ------------------------------------------------------------------ tricks against the kernel
+    # Each is a cell of its own before the first answer (or code in an answer cell), with the mistakes above.
+    # The points are decided outside the kernel, so none of them can pay; each is also a grading fact (every
+    # test after it scores 0) named in the integrity report.
+    def kernel_trick(name, code, reported, in_answer=False):
+        answers = dict(wrong, relu_impl=wrong["relu_impl"] + "\n" + code) if in_answer else wrong
+        add(name, TRICK, answers, wrong_cells, may_fail_anywhere=True, reported=reported,
+            extra_cell="" if in_answer else code)
+
+    hook = "tampering with the grading kernel (ipython_hook"
+    # input transformers: every later cell that mentions a test becomes `pass`
+    kernel_trick("trick_input_transformer_cleanup", """
+def _skip_tests(lines):
+    text = ''.join(lines)
+    return ['pass\\n'] if 'assert' in text or 'check(' in text else lines
+get_ipython().input_transformers_cleanup.append(_skip_tests)
+""", hook)
+    kernel_trick("trick_input_transformer_post", """
+ip = get_ipython()
+ip.input_transformers_post.append(lambda lines: [l for l in lines if 'lab2' not in l and 'assert' not in l])
+""", hook)
+    kernel_trick("trick_input_transformer_manager", """
+from IPython import get_ipython as shell
+manager = shell().input_transformer_manager
+manager.cleanup_transforms.insert(0, lambda lines: ['pass\\n'] if any('check' in l for l in lines) else lines)
+""", hook)
+    kernel_trick("trick_input_transformer_by_built_name", """
+getattr(get_ipython(), 'input_' + 'transformers_' + 'cleanup').append(
+    lambda lines: ['pass\\n'] if any('assert' in l or 'check' in l for l in lines) else lines)
+""", hook)
+    # AST transformers: every later cell runs inside try/except, asserts and checks removed
+    kernel_trick("trick_ast_transformer_try_except", """
+import ast
+class _Swallow(ast.NodeTransformer):
+    def visit_Module(self, node):
+        handler = ast.ExceptHandler(type=ast.Name('BaseException', ast.Load()), name=None, body=[ast.Pass()])
+        node.body = [ast.Try(body=node.body or [ast.Pass()], handlers=[handler], orelse=[], finalbody=[])]
+        return ast.fix_missing_locations(node)
+get_ipython().ast_transformers.append(_Swallow())
+""", hook)
+    kernel_trick("trick_ast_transformer_drop_checks", """
+import ast
+class _DropChecks(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return None
+    def visit_Expr(self, node):
+        call = node.value
+        if isinstance(call, ast.Call) and getattr(call.func, 'attr', '') == 'check':
+            return None
+        return node
+get_ipython().ast_transformers.insert(0, _DropChecks())
+""", hook)
+    kernel_trick("trick_ast_transformer_in_answer", """
+import ast as _ast
+_shell = get_ipython()
+_shell.ast_transformers.append(type('T', (_ast.NodeTransformer,), {'visit_Assert': lambda self, node: None})())
+""", hook, in_answer=True)
+    # silenced errors: no traceback shown, the recorded error cleared
+    kernel_trick("trick_silence_showtraceback", """
+ip = get_ipython()
+ip.showtraceback = lambda *args, **kwargs: None
+def _clear(result):
+    result.error_in_exec = None
+ip.events.register('post_run_cell', _clear)
+""", hook)
+    kernel_trick("trick_custom_exception_handler", """
+get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+""", hook)
+    kernel_trick("trick_private_showtraceback", """
+shell = get_ipython()
+shell._showtraceback = lambda *args, **kwargs: None
+shell.events.register('post_execute', lambda: None)
+""", hook)
+    # the grader's module in the kernel (the probe): replaced, patched, shadowed
+    grader = "tampering with the grading kernel (grader_module"
+    kernel_trick("trick_replace_probe_check", """
+import sys
+sys.modules['lab2_probe'].check = lambda *args, **kwargs: None
+""", grader)
+    kernel_trick("trick_probe_inputs_all_zero", """
+import lab2_probe
+lab2_probe.materialize = lambda spec: torch.zeros(spec.get('shape') or [spec['n']], dtype=torch.float64)
+""", grader)
+    kernel_trick("trick_shadow_probe_module", """
+import sys
+sys.modules.pop('lab2' + '_probe', None)
+with open('lab2' + '_probe.py', 'w') as f:
+    f.write('def check(*args, **kwargs):\\n    pass\\n')
+""", grader)
+    kernel_trick("trick_probe_publishes_nothing", """
+import importlib
+probe = importlib.import_module('lab2_probe')
+probe._publish_display_data = lambda data: None
+""", grader, in_answer=True)
+    # frame walking: from the student's own function up into the caller (the probe) and its globals
+    frames = "tampering with the grading kernel (frame_walk"
+    kernel_trick("trick_frame_walk_globals", """
+import sys
+_original = MyReLU.__call__
+def _walk(self, x):
+    frame = sys._getframe(1)
+    while frame is not None:
+        if 'materialize' in frame.f_globals:
+            frame.f_globals['digest'] = lambda tensor: 'same'
+        frame = frame.f_back
+    return _original(self, x)
+MyReLU.__call__ = _walk
+""", frames, in_answer=True)
+    kernel_trick("trick_frame_walk_inspect_stack", """
+import inspect
+_original = MyReLU.derivative
+def _derivative(self, x):
+    for info in inspect.stack():
+        if 'plan' in info.frame.f_locals:
+            info.frame.f_locals['plan']['cases'] = []
+    return _original(self, x)
+MyReLU.derivative = _derivative
+""", frames, in_answer=True)
+    kernel_trick("trick_frame_walk_traceback", """
+def _caller_globals():
+    try:
+        raise RuntimeError
+    except RuntimeError as err:
+        return err.__traceback__.tb_frame.f_back.f_globals
+_caller_globals()['rel_error'] = lambda a, b: 0.0
+""", frames)
+    kernel_trick("trick_gc_finds_the_probe", """
+import gc
+for obj in gc.get_objects():
+    if isinstance(obj, dict) and 'MIME' in obj and 'collect' in obj:
+        obj['collect'] = lambda plan, objects: ({'token': plan['token'], 'grade_id': plan['grade_id']}, {})
+""", "tampering with the grading kernel (gc")
+    kernel_trick("trick_trace_hook", """
+import sys
+sys.settrace(lambda frame, event, arg: None)
+""", "tampering with the grading kernel (trace_hook")
+    kernel_trick("trick_disable_op_recorder", """
+torch._C._set_torch_function_mode = None
+""", "tampering with the grading kernel (recorder_evasion")
+
+    # autograd in a derivative: forward mode (dual numbers through the student's own __call__), torch.func, aliases
+    autograd = "autograd in a derivative"
+    sig_ad = lambda name, deriv, **kw: add(name, POLICY, sig("return 1 / (1 + torch.exp(-x))", deriv),
+                                            {"sigmoid_derivative"}, message="自动求导", reported=autograd, **kw)
+    tanh_ad = lambda name, deriv: add(name, POLICY, tanh("return 2 / (1 + torch.exp(-2 * x)) - 1", deriv),
+                                      {"tanh_derivative"}, message="自动求导", reported=autograd)
+    sig_ad("sigmoid_forward_mode_dual_numbers",
+           "import torch.autograd.forward_ad as fwAD\n        with fwAD.dual_level():\n"
+           "            dual = fwAD.make_dual(x, torch.ones_like(x))\n"
+           "            return fwAD.unpack_dual(self(dual)).tangent")
+    sig_ad("sigmoid_torch_func_jacfwd", "return torch.func.jacfwd(self)(x).diagonal()  if x.dim() == 1 else "
+           "torch.func.vmap(torch.func.grad(self))(x.reshape(-1)).reshape(x.shape)")
+    tanh_ad("tanh_torch_func_grad_vmap",
+            "return torch.func.vmap(torch.func.grad(lambda v: self(v)))(x.reshape(-1)).reshape(x.shape)")
+    tanh_ad("tanh_func_alias_jvp", "from torch import func as f\n        return f.jvp(self, (x,), (torch.ones_like(x),))[1]")
+    tanh_ad("tanh_autograd_functional_alias",
+            "ag = torch.autograd\n        return ag.functional.jvp(self, x, torch.ones_like(x))[1]")
+    sig_ad("sigmoid_forward_mode_by_built_name",
+           "import importlib\n        ad = importlib.import_module('.'.join(['torch', 'autograd', 'forward_ad']))\n"
+           "        with ad.dual_level():\n            return ad.unpack_dual(self(ad.make_dual(x, torch.ones_like(x)))).tangent")
+    # every name built at run time: the source cannot tell, the op recorder in the kernel sees _make_dual
+    add("sigmoid_forward_mode_hidden_name", POLICY,
+        sig("return 1 / (1 + torch.exp(-x))",
+            "import importlib\n        ad = importlib.import_module('da_drawrof.dargotua.hcrot'[::-1])\n"
+            "        level, make, unpack = (getattr(ad, n[::-1]) for n in ('level_laud', 'laud_ekam', 'laud_kcapnu'))\n"
+            "        with level():\n            return unpack(self(make(x, torch.ones_like(x)))).tangent"),
+        {"sigmoid_derivative"}, message="自动求导", reported="hides what it calls")
+
     # ------------------------------------------------------------------ correct code that is noisy
     add("correct_with_warnings_and_stderr", CORRECT, {
         "relu_impl": sol["relu_impl"].replace("return torch.maximum(x, torch.zeros_like(x))",
@@ -262,12 +436,24 @@ class MyReLU:
                                               "        return torch.maximum(x, torch.zeros_like(x))"),
         "l2_impl": "def l2_penalty(w):\n    print('sum of w:', float(w.sum()))\n    return torch.sum(w.pow(2)) / 2\n"})
     add("correct_skip_execution_tag_on_tests", CORRECT, {}, tag_tests=True)
+    # honest code that touches the kernel in the ordinary way: magics, get_ipython() for a magic, gc.collect()
+    add("correct_with_magics_and_gc", CORRECT, {}, extra_cell=(
+        "%matplotlib inline\nget_ipython().run_line_magic('config', \"InlineBackend.figure_format = 'png'\")\n"
+        "import gc\ngc.collect()\n"))
+    add("forward_getattr_by_name", CORRECT, fwd(
+        "        x = self.activation(getattr(self, 'input_layer')(x))\n        names = [f'layers.{i}' for i in range(len(self.layers))]\n"
+        "        for name in names:\n            x = self.activation(self.get_submodule(name)(x))\n"
+        "        head = 'output' + '_layer'\n        return getattr(self, head)(x)\n"))
     return variants
 
 
 def submission(release_nb, source_nb, variant):
+    import nbformat
     answers = dict(submissions.solutions(source_nb), **variant.answers)
     nb = submissions.fill(release_nb, answers)
+    if variant.extra_cell:
+        first = next(i for i, c in enumerate(nb.cells) if submissions.nbgrader_meta(c).get("solution"))
+        nb.cells.insert(first, nbformat.v4.new_code_cell(variant.extra_cell.strip("\n")))
     if variant.tag_tests:
         for cell in nb.cells:
             meta = submissions.nbgrader_meta(cell)

@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 import autograde_parallel
+import integrity_report
 from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, submissions
 from corpus import CORRECT, TRICK, corpus, submission
 
@@ -20,7 +21,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 @pytest.fixture(scope="session")
 def graded_corpus(tmp_path_factory, mnist_dir):
-    """Autograde every variant in one batch; return {variant: {grade_id: (score, message, stdout)}}."""
+    """Autograde every variant in one batch; return {variant: {grade_id: (score, message, stdout, mistake on
+    the data alone)}}, and the integrity report of the batch under the key None."""
     course = make_course(tmp_path_factory.mktemp("corpus"), mnist_dir)
     release_nb = nbformat.read(str(RELEASE_NB), as_version=4)
     for variant in VARIANTS:
@@ -42,7 +44,8 @@ def graded_corpus(tmp_path_factory, mnist_dir):
             if gid in POINTS:
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-                cells[gid] = (0.0 if errors else POINTS[gid], errors[0].evalue if errors else "", stdout)
+                cells[gid] = (0.0 if errors else POINTS[gid], errors[0].evalue if errors else "", stdout,
+                              cell.metadata.get("lab2", {}).get("data_mistake", ""))
         results[variant.name] = cells
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
@@ -52,6 +55,8 @@ def graded_corpus(tmp_path_factory, mnist_dir):
             outputs = {gid: v[0] for gid, v in results[variant.name].items()}
             assert book == outputs, f"{variant.name}: gradebook {book} differs from the cell outputs {outputs}"
     print_table(results)
+    results[None] = integrity_report.report(course)
+    print_families(results)
     return results
 
 
@@ -60,30 +65,55 @@ def print_table(results):
     for variant in VARIANTS:
         cells = results[variant.name]
         expected = sum(POINTS.values()) - sum(POINTS[g] for g in variant.must_fail)
-        got = sum(score for score, _, _ in cells.values())
-        failing = sorted(g for g, (score, _, _) in cells.items() if score == 0)
+        got = sum(cell[0] for cell in cells.values())
+        failing = sorted(g for g, cell in cells.items() if cell[0] == 0)
         shown = "≤" + f"{expected:.0f}" if variant.may_fail_anywhere or variant.kind != CORRECT and \
             any(g not in variant.must_fail for g in POINTS if g.split("_")[0] in variant.parts) else f"{expected:.0f}"
         print(f"{variant.name:42s} {variant.kind:8s} {shown:>8s} {got:7.0f}  {', '.join(failing)}")
 
 
+def family(variant):
+    """The family a trick or a policy variant belongs to: what the integrity report names it by."""
+    return variant.reported.split(" (")[-1] if "(" in variant.reported else (variant.reported or variant.kind)
+
+
+def print_families(results):
+    """Per family of tricks against the kernel and of autograd in a derivative: variants tried, caught."""
+    tried = {}
+    for variant in VARIANTS:
+        if variant.reported:
+            caught = all(results[variant.name][g][0] == 0 for g in variant.must_fail) and \
+                any(variant.reported in kind for kind, _ in results[None][variant.name])
+            tried.setdefault(family(variant), []).append(caught)
+    print(f"\n{'family':34s} {'tried':>5s} {'caught':>6s}")
+    for name, caught in tried.items():
+        print(f"{name:34s} {len(caught):5d} {sum(caught):6d}")
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_variant(variant, graded_corpus):
     cells = graded_corpus[variant.name]
-    failing = {gid for gid, (score, _, _) in cells.items() if score == 0}
+    failing = {gid for gid, cell in cells.items() if cell[0] == 0}
     if variant.kind == CORRECT:
         assert not failing, f"correct code lost points in {failing}: " + \
             "; ".join(cells[g][1] for g in sorted(failing))
+        report = [kind for kind, _ in graded_corpus[None][variant.name]]
+        assert not [k for k in report if k.startswith(("tampering", "library op", "autograd"))], report
         return
     missed = variant.must_fail - failing
     assert not missed, f"wrong code kept the points of {missed}"
     if not variant.may_fail_anywhere:
         outside = {gid for gid in failing if gid.split("_")[0] not in variant.parts}
         assert not outside, f"a mistake in {variant.parts} cost points in {outside}"
-    if variant.kind == TRICK:  # a trick only has to earn nothing
+    report = [kind for kind, _ in graded_corpus[None][variant.name]]
+    if variant.reported:
+        assert any(variant.reported in kind for kind in report), f"the integrity report does not name it: {report}"
+    if variant.kind == TRICK:  # a trick only has to earn nothing; and the data alone already fails the wrong code
+        on_data = {gid: cells[gid][3] for gid in variant.must_fail}
+        assert all(on_data.values()), f"the judgement on the kernel's data passed {on_data}"
         return
     for gid in variant.must_fail:
-        score, message, stdout = cells[gid]
+        score, message, stdout, _ = cells[gid]
         assert CJK.search(message), f"{gid}: the message is not in Chinese: {message!r}"
         assert re.search(r"\d", message + stdout), f"{gid}: no number shown: {message!r}"
     if variant.message:
