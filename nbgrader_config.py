@@ -15,9 +15,11 @@ sys.path.insert(0, GRADING_DIR)
 
 from feedback import HideHiddenTests  # noqa: E402  (grading/feedback.py)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,  # noqa: E402
-                                    LimitOutput, SaveAutoGrades)
-from safe_execute import SafeExecute  # noqa: E402  (grading/safe_execute.py)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMarkScheme, DeduplicateIds,  # noqa: E402
+                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
+from rubrics import SaveAutoGradesAndRubrics  # noqa: E402  (grading/rubrics.py)
+from safe_execute import SANDBOX_MISSING, SafeExecute  # noqa: E402  (grading/safe_execute.py)
+from student_runs import KeepStudentRuns  # noqa: E402  (grading/student_runs.py)
 
 c = get_config()  # noqa: F821
 
@@ -28,45 +30,47 @@ c.CourseDirectory.course_id = "dl-lab2-regularization"
 c.ClearSolutions.code_stub = {"python": "# 在这里写你的代码\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "请在这里写下你的回答。"
 
-# Grading runs the experiments at the small scale (NBGRADER_EXECUTION is set): the slowest cell
-# takes a few seconds, so a minute means something is wrong (an endless loop), not a slow machine.
+# Autograde runs no experiment (the student's own run is kept: grading/student_runs.py); a graded cell takes
+# well under a second, so two minutes means something is wrong (an endless loop), not a slow machine.
+# The whole notebook has LAB2_NOTEBOOK_TIMEOUT seconds (600), its kernel LAB2_DISK_BUDGET_MB of disk (512).
 c.Execute.timeout = int(os.environ.get("LAB2_CELL_TIMEOUT", "120"))
+# IPython's input history in memory: the sandbox's home is read-only, and a history database there only
+# prints a warning into the first cell of every graded notebook.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
 # After a cell's reply, wait this long for its last outputs: on a loaded machine the default 4 s
 # is too short, and the cell would be counted as a fault.
 c.Execute.iopub_timeout = 30
 # nbclient skips cells tagged 'skip-execution'; a student must not be able to skip a test that way.
 c.Execute.skip_cells_with_tag = "lab2-grading-never-skips-a-cell"
 
-# Feedback: grades, no hidden test code, no traceback lines that would quote it.
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback: grades, no hidden test code, no traceback lines that would quote it, no rubric (mark scheme).
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
 
+# Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
+c.Autograde.sanitize_preprocessors = [KeepStudentRuns, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                                      CheckCellMetadata]
 # The trust boundary: every test cell's points are decided outside the kernel, on data from it and on the
 # submitted source (grading/safe_execute.py). A kernel that dies or hangs costs only the cells from the fault
 # on, and flags the notebook for review; plain nbgrader records nothing for that student.
 c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+                                       SaveAutoGradesAndRubrics, AssignLatePenalties, CheckCellMetadata]
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
 # Autograde runs each student's kernel in a bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/):
-# it sees only its own working copy, the data and the software, has no network, and runs under
-# limits. Without bwrap, autograde refuses unless the TA opts out with LAB2_SANDBOX=off.
-if "autograde" in sys.argv[1:3] and os.environ.get("LAB2_SANDBOX", "on") != "off":
-    import atexit
+# it sees the software read-only and a private tmpfs (the disk budget), has no network, and runs under
+# limits; wherever autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is
+# SafeExecute that starts the kernel. Without bwrap, autograde refuses unless the TA opts out with
+# LAB2_SANDBOX=off.
+if os.environ.get("LAB2_SANDBOX", "on") != "off":
     import shutil
-    import tempfile
 
-    if shutil.which("bwrap") is None:
-        sys.exit("自动评分拒绝运行:找不到沙箱工具 bubblewrap(bwrap)。学生代码会以你的权限运行,能读写成绩库和其他学生的作业。\n"
-                 "请安装它(Debian/Ubuntu: sudo apt-get install bubblewrap)后重试;如果确实要在没有沙箱的情况下评分,"
-                 "请显式设置 LAB2_SANDBOX=off。\n"
-                 "Autograde refused: bubblewrap (bwrap) is not installed, and student code would run with your "
-                 "rights. Install it (apt-get install bubblewrap), or set LAB2_SANDBOX=off to grade without a sandbox.")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [os.path.join(GRADING_DIR, "jupyter"),
-                                                               os.environ.get("JUPYTER_PATH")]))
+    if "autograde" in sys.argv[1:3] and shutil.which("bwrap") is None:
+        sys.exit(SANDBOX_MISSING)
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(filter(None, [os.path.join(GRADING_DIR, "jupyter"),
+                                                                             os.environ.get("JUPYTER_PATH")])))
     os.environ["LAB2_COURSE_ROOT"] = COURSE_ROOT
-    _ipc = tempfile.mkdtemp(prefix="lab2-kernels-")  # this nbgrader run's kernels, nobody else's
-    atexit.register(shutil.rmtree, _ipc, True)
-    c.Execute.kernel_name = "lab2-sandbox"
-    c.KernelManager.transport = "ipc"
-    c.KernelManager.ip = os.path.join(_ipc, "kernel")
+    c.SafeExecute.kernel_name = "lab2-sandbox"
+# A batch (`nbgrader autograde`, and tools/autograde_parallel.py's workers, which run as it) boots the next
+# notebook's kernel while nbgrader stores the last one; the Formgrader's server keeps no idle kernel.
+c.SafeExecute.prestart = "autograde" in sys.argv[1:3]

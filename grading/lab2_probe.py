@@ -249,6 +249,7 @@ COLLECTORS = {"activation": _activation, "forward": _forward, "function": _funct
 
 def collect(plan, objects):
     """Run one plan against the student's objects; return (meta, arrays), both plain data."""
+    _manual_seed(_int(plan.get("rng_seed", 0)))
     record = _Collector()
     meta = COLLECTORS[plan["collector"]](plan, record, *objects)
     meta.update(token=plan["token"], grade_id=plan["grade_id"])

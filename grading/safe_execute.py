@@ -24,23 +24,35 @@ which tools/integrity_report.py lists).
 """
 import ast
 import asyncio
+import atexit
 import base64
 import json
+import os
 import re
 import secrets
+import shutil
+import tempfile
+import time
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
 import lab2_grader
 import lab2_probe
 import source_rules
+import student_runs
 
 # Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's.
 FAULTS = (Exception, asyncio.CancelledError)
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+
+
+def executed(nb):
+    """The cells autograde runs: every code cell but the experiments (the student's own run is kept)."""
+    return {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)}
 
 
 def ran(cell):
@@ -96,7 +108,7 @@ def shown(outputs):
         if kind == "stream":
             text = output.get("text", "")
         elif kind == "error":
-            text = f"[内核里的可见测试报错;得分以内核之外的判定为准] {output.get('ename', '')}: {output.get('evalue', '')}\n"
+            text = f"[可见测试报错;这个单元的得分以下面隐藏测试的判定为准] {output.get('ename', '')}: {output.get('evalue', '')}\n"
         elif kind in ("execute_result", "display_data"):
             if lab2_probe.MIME in output.get("data", {}):
                 continue
@@ -115,46 +127,202 @@ def shown(outputs):
 def verdict_outputs(verdict):
     lines = "".join(f"{line}\n" for line in verdict.lines)
     outputs = [NotebookNode(output_type="stream", name="stdout",
-                            text=f"隐藏测试(评分程序在内核之外判定):{'通过' if verdict.passed else '未通过'}\n{lines}")]
+                            text=f"隐藏测试:{'通过' if verdict.passed else '未通过'}\n{lines}")]
     if not verdict.passed:
         outputs.append(NotebookNode(output_type="error", ename="AssertionError", evalue=verdict.message,
                                     traceback=[f"AssertionError: {verdict.message}"]))
     return outputs
 
 
+class BudgetExceeded(Exception):
+    """The notebook used up its wall-clock or its disk budget: grading of it stops here."""
+
+    def __init__(self, kind, detail):
+        super().__init__(detail)
+        self.kind = kind
+
+
+STOPPED = {  # what the TA and the student read when grading of a notebook stops
+    "time": "这份笔记本用完了整体运行时间预算({budget}):评分在第 {cell} 个单元停止。",
+    "disk": "这份笔记本写入的数据用完了磁盘预算({budget}):评分在第 {cell} 个单元停止。",
+    "fault": "评分内核在运行第 {cell} 个单元时停止了({kind}:例如 os._exit、段错误、超出内存或 CPU 时间限制、不响应的死循环)。",
+}
+
+
+SANDBOX_MISSING = (
+    "自动评分拒绝运行:找不到沙箱工具 bubblewrap(bwrap)。学生代码会以你的权限运行,能读写成绩库和其他学生的作业。\n"
+    "请安装它(Debian/Ubuntu: sudo apt-get install bubblewrap)后重试;如果确实要在没有沙箱的情况下评分,"
+    "请显式设置 LAB2_SANDBOX=off。\n"
+    "Autograde refused: bubblewrap (bwrap) is not installed, and student code would run with your "
+    "rights. Install it (apt-get install bubblewrap), or set LAB2_SANDBOX=off to grade without a sandbox.")
+
+
+class SandboxMissing(BaseException):
+    """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
+
+
+def notebook_budget():
+    return float(os.environ.get("LAB2_NOTEBOOK_TIMEOUT", "600"))
+
+
+_warm = {}  # the next notebook's kernel, started while nbgrader stores the previous notebook
+_ipc = []   # this process's folder of kernel IPC folders, made on first use
+
+
+@atexit.register
+def _shutdown_warm():
+    for km, folder in _warm.values():
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        shutil.rmtree(folder, ignore_errors=True)
+    _warm.clear()
+    for folder in _ipc:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ipc_folder():
+    """A new folder for one sandboxed kernel's sockets, seen by that kernel only."""
+    if not _ipc:
+        _ipc.append(tempfile.mkdtemp(prefix="lab2-kernels-"))
+    return tempfile.mkdtemp(prefix="k", dir=_ipc[0])
+
+
+def sandbox_tmp(km):
+    """(bytes used, bytes in all) of the sandbox's /tmp, seen from outside through /proc; None if not visible."""
+    try:
+        pid = km.provisioner.process.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            child = f.read().split()[0]
+        stat = os.statvfs(f"/proc/{child}/root/tmp")
+    except (AttributeError, OSError, IndexError):
+        return None
+    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize
+
+
 class SafeExecute(Execute):
-    """A first timeout interrupts the cell (an interruptible endless loop costs that cell only); a second one
+    """The grading driver: one fresh sandboxed kernel per notebook (started while nbgrader stored the previous
+    one), the trust boundary for test cells, no experiment run again, budgets of time and disk per notebook.
+    A first cell timeout interrupts the cell (an interruptible endless loop costs that cell only); a second one
     means the kernel no longer answers, and grading of this notebook stops there."""
 
+    prestart = Bool(False, help="Start the next notebook's kernel when this one is graded, so that it boots while "
+                                "nbgrader stores this notebook (batch autograde; a Jupyter server keeps no idle "
+                                "kernel).").tag(config=True)
+
     async def _async_handle_timeout(self, timeout, cell=None):
+        if time.monotonic() >= self._lab2_deadline:
+            raise BudgetExceeded("time", f"{notebook_budget():.0f} s for the whole notebook")
         self._lab2_timeouts = getattr(self, "_lab2_timeouts", 0) + 1
         if self._lab2_timeouts > 1:
             raise CellTimeoutError.error_from_timeout_and_cell("the kernel stopped answering", timeout, cell)
         return await super()._async_handle_timeout(timeout, cell)
 
+    def _get_timeout(self, cell):
+        """A cell may run `timeout` seconds, and never past the notebook's deadline."""
+        left = self._lab2_deadline - time.monotonic()
+        if left <= 0:
+            raise BudgetExceeded("time", f"{notebook_budget():.0f} s for the whole notebook")
+        timeout = super()._get_timeout(cell)
+        return max(1, int(min(timeout, left) if timeout else left))
+
+    # ---- one kernel per notebook, in an IPC folder of its own
+    def _sandboxed(self):
+        return self.kernel_name == "lab2-sandbox"
+
+    async def _async_new_kernel(self):
+        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
+        options = {}
+        if self._sandboxed():  # sockets in a folder that no other kernel sees
+            if shutil.which("bwrap") is None:
+                raise SandboxMissing(SANDBOX_MISSING)
+            folder = ipc_folder()
+            options = {"transport": "ipc", "ip": os.path.join(folder, "kernel")}
+        else:
+            folder = tempfile.mkdtemp(prefix="lab2-kernel-")
+        km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
+        km.lab2_started = time.monotonic()
+        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder)
+        return km, folder
+
+    _new_kernel = run_sync(_async_new_kernel)
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        now = time.monotonic()
+        # how long this notebook waited for its kernel, and how long the kernel took to boot (it may have
+        # started while nbgrader stored the previous notebook)
+        self._lab2_timing.update(kernel_wait=round(now - self._lab2_start, 3),
+                                 kernel_boot=round(now - getattr(self.km, "lab2_started", self._lab2_start), 3))
+        if self._sandboxed() and os.geteuid() == 0:
+            # the kernel is up and its sockets exist: from now on it cannot write into its IPC folder, so all
+            # it can write is its own tmpfs (the disk budget)
+            os.chown(self._lab2_folder, 0, 0)
+            os.chmod(self._lab2_folder, 0o755)
+        return kc
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # what nbconvert's setup_kernel calls
+
+    def _check_disk(self):
+        usage = sandbox_tmp(self.km)
+        if usage and usage[1] - usage[0] < (1 << 20):
+            raise BudgetExceeded("disk", f"{usage[1] >> 20} MiB for everything the kernel writes")
+
     def preprocess(self, nb, resources=None, km=None):
+        self._lab2_start = time.monotonic()
+        self._lab2_deadline = self._lab2_start + notebook_budget()
+        self._lab2_timing = {"started_at": time.time(), "cells": []}
         self._lab2_timeouts = 0
         self._lab2_seed = secrets.randbits(62)  # this run's inputs: nobody can know them in advance
-        self._lab2_findings = source_rules.scan_notebook(nb)
+        self.nb = nb
+        self._lab2_findings = source_rules.scan_notebook(nb, executed(nb))
+        km, self._lab2_folder = _warm.pop("next", None) or self._new_kernel()
+        if not run_sync(km.is_alive)():  # a warm kernel that died waiting: not this student's fault
+            shutil.rmtree(self._lab2_folder, ignore_errors=True)
+            km, self._lab2_folder = self._new_kernel()
         try:
             nb, resources = super().preprocess(nb, resources, km)
         except FAULTS as err:
             nb = getattr(self, "nb", None) or nb
             self._mark_unrun(nb, err)
-            try:  # the kernel may be dead or still spinning: make sure it is gone
-                if getattr(self, "km", None) is not None and self.km.has_kernel:
-                    run_sync(self.km.shutdown_kernel)(now=True)
-            except Exception:
-                pass
-        nb.metadata["lab2_grading"] = {"decided_outside_the_kernel": True,
+        finally:
+            self._lab2_close(km)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and not source_rules.is_test_cell(cell):
+                cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
+        if self.prestart:  # the next notebook's kernel boots while nbgrader stores this one and reads the next
+            _warm["next"] = self._new_kernel()
+        self._lab2_timing["total"] = round(time.monotonic() - self._lab2_start, 3)
+        nb.metadata["lab2_grading"] = {"decided_outside_the_kernel": True, "timing": self._lab2_timing,
                                        "findings": [f.as_dict() for f in self._lab2_findings]}
         return nb, resources
 
+    def _lab2_close(self, km):
+        try:
+            if getattr(self, "kc", None) is not None:
+                self.kc.stop_channels()
+                self.kc = None
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        shutil.rmtree(self._lab2_folder, ignore_errors=True)
+
     def preprocess_cell(self, cell, resources, index):
-        if not source_rules.is_test_cell(cell):
-            return super().preprocess_cell(cell, resources, index)
-        self._check_assign_resources(resources)
-        run_sync(self._grade_test_cell)(cell, index)
+        start = time.monotonic()
+        if student_runs.is_experiment(cell):
+            student_runs.mark_student_run(cell)
+            return cell, resources
+        if source_rules.is_test_cell(cell):
+            self._check_assign_resources(resources)
+            run_sync(self._grade_test_cell)(cell, index)
+            label = cell.metadata["nbgrader"]["grade_id"]
+        else:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            label = cell.metadata.get("nbgrader", {}).get("grade_id") or "student code"
+        if cell.cell_type == "code":
+            self._lab2_timing["cells"].append([index, label, round(time.monotonic() - start, 3)])
+            self._check_disk()
         return cell, self.resources
 
     async def _grade_test_cell(self, cell, index):
@@ -184,20 +352,24 @@ class SafeExecute(Execute):
                                  "message": verdict.message, "data_mistake": on_data.mistake}
 
     def _mark_unrun(self, nb, err):
-        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)]
         unrun = [i for i in code if not ran(nb.cells[i]) or source_rules.is_test_cell(nb.cells[i])
                  and not decided(nb.cells[i])]
         if not unrun:
             return
         first = unrun[0]
-        kind = type(err).__name__
-        reason = (f"评分内核在运行第 {first + 1} 个单元时停止了({kind}:例如 os._exit、段错误、超出内存或 CPU 时间限制、"
-                  f"不响应的死循环)。这个单元和之后的单元没有运行,得 0 分;之前通过的单元保留分数。请助教复核这份作业。")
-        self.log.warning("kernel fault in cell %d (%s): %s", first + 1, kind, err)
-        nb.metadata["lab2_needs_review"] = {"cell": first + 1, "fault": kind, "detail": str(err)[:500]}
+        kind = err.kind if isinstance(err, BudgetExceeded) else "fault"
+        budget = str(err) if isinstance(err, BudgetExceeded) else ""
+        reason = (STOPPED[kind].format(budget=budget, cell=first + 1, kind=type(err).__name__)
+                  + "这个单元和之后的单元没有运行,得 0 分;之前通过的单元保留分数。请助教复核这份作业。")
+        self.log.warning("grading stopped in cell %d (%s): %s", first + 1, type(err).__name__, err)
+        nb.metadata["lab2_needs_review"] = {"cell": first + 1, "fault": type(err).__name__ if kind == "fault" else
+                                            {"time": "NotebookTimeBudget", "disk": "DiskBudget"}[kind],
+                                            "detail": str(err)[:500]}
         for i in unrun:
             output = NotebookNode(output_type="error", ename="GradingStopped", evalue=reason,
                                   traceback=[f"GradingStopped: {reason}"])
             nb.cells[i].outputs = list(nb.cells[i].get("outputs", [])) + [output]
             if source_rules.is_test_cell(nb.cells[i]):
-                nb.cells[i].metadata["lab2"] = {"verdict": "fail", "mistake": "kernel_fault", "message": reason}
+                nb.cells[i].metadata["lab2"] = {"verdict": "fail", "mistake": "grading_stopped", "message": reason,
+                                                "data_mistake": "grading_stopped"}

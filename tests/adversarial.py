@@ -20,6 +20,7 @@ class Attack:
     blocked_if: str        # what the test checks: see tests/test_sandbox.py
     before: bool = False
     lost_parts: tuple = ()  # parts whose points the fault may cost (the fault's cell and after)
+    also: tuple = ()        # more answer cells that get the same code
 
 
 def attacks(port):
@@ -101,11 +102,35 @@ import subprocess, sys
 subprocess.Popen([sys.executable, '-c', 'import os, time\\nwhile True:\\n    os.fork()\\n    time.sleep(0.2)'])
 """, "keeps_earlier", lost_parts=("dropout",)),
         Attack("huge_output", "relu_impl", "print('x' * 100_000_000)\n", "keeps_earlier"),
+        # budgets per notebook (tests/test_sandbox.py sets 60 s and 64 MiB): going over stops that notebook only
+        Attack("sleeper", "sigmoid_impl", "import time\ntime.sleep(20)\n", "time_budget", before=True,
+               lost_parts=("forward", "l2", "dropout"), also=("tanh_impl", "forward_impl", "l2_impl")),
+        Attack("disk_filler", "l2_impl", """
+import os
+try:
+    with open('filler.bin', 'wb') as f:
+        for _ in range(200):
+            f.write(b'\\0' * (1 << 20))
+except OSError as e:
+    print('disk full:', e)
+""", "disk_budget", lost_parts=("l2", "dropout")),
+        Attack("fill_the_ipc_folder", "relu_impl", """
+import os, sys
+ipc = os.path.dirname(os.path.dirname(sys.argv[sys.argv.index('-f') + 1]))
+try:
+    with open(os.path.join(ipc, 'filler.bin'), 'wb') as f:
+        f.write(b'\\0' * (1 << 20))
+    print('WROTE', ipc)
+except OSError as e:
+    print('blocked:', type(e).__name__, e)
+""", "no_write_outside_the_budget"),
     ]
 
 
 def submission(release_nb, source_nb, attack):
     sol = submissions.solutions(source_nb)
     code = attack.code.strip("\n")
-    answer = f"{code}\n\n{sol[attack.cell]}" if attack.before else f"{sol[attack.cell]}\n\n{code}"
-    return submissions.fill(release_nb, dict(sol, **{attack.cell: answer}))
+    answers = dict(sol)
+    for cell in (attack.cell, *attack.also):
+        answers[cell] = f"{code}\n\n{sol[cell]}" if attack.before else f"{sol[cell]}\n\n{code}"
+    return submissions.fill(release_nb, answers)

@@ -142,7 +142,7 @@ def corpus(source_nb):
     add("l2_dot", CORRECT, l2("0.5 * torch.dot(w.flatten(), w.flatten())"))
     add("l2_norm_squared", CORRECT, l2("torch.norm(w) ** 2 / 2"))
     add("l2_mul_half", CORRECT, l2("(w * w).sum() * 0.5"))
-    add("l2_no_half", MISTAKE, l2("torch.sum(w.pow(2))"), {"l2_value", "l2_grad"}, message="15")
+    add("l2_no_half", MISTAKE, l2("torch.sum(w.pow(2))"), {"l2_value", "l2_grad"}, message="忘了除以 2")
     add("l2_norm_not_squared", MISTAKE, l2("torch.norm(w) / 2"), {"l2_value", "l2_grad"})
     add("l2_l1", MISTAKE, l2("torch.sum(torch.abs(w)) / 2"), {"l2_value", "l2_grad"})
     add("l2_mean", MISTAKE, l2("torch.mean(w.pow(2)) / 2"), {"l2_value", "l2_grad"})

@@ -1,5 +1,6 @@
 """nbgrader autograde end to end on a temporary course: the sample class gets exactly its points."""
 import csv
+import json
 
 import nbformat
 
@@ -27,16 +28,32 @@ def test_sample_class_gets_exactly_its_points(course, graded_samples, source_nb)
     assert table["sample_untouched"]["auto"] == 0
 
 
-def test_complete_solution_runs_every_cell_without_error(course, graded_samples):
+def test_complete_solution_runs_every_graded_cell_and_no_experiment(course, graded_samples):
+    """Autograde runs the setup, the answers and the tests, without an error; the experiments are the
+    student's own run (tests/test_experiments.py runs them)."""
+    from student_runs import EXPERIMENT_TAG, MARK_EMPTY
     nb = nbformat.read(str(course / "autograded" / "sample_complete" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
     errors = [(i, o.ename, o.evalue) for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors
-    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert f"MNIST 数据目录: {course / 'data'}" in text, "the notebook did not find the course's data/ from autograded/"
-    assert "运行规模: 小规模" in text
-    plots = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {}))
-    assert plots >= 8, f"only {plots} plots drawn at the small scale"
+    experiments = [c for c in nb.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])]
+    assert len(experiments) == 16 and all(c.outputs[0].text == MARK_EMPTY for c in experiments)
+    ran = [c for c in nb.cells if c.cell_type == "code" and c not in experiments]
+    assert all("shell.execute_reply" in c.metadata.get("execution", {}) for c in ran)
+    assert "history saving thread" not in json.dumps(nb), "IPython's history warning is in a graded notebook"
+
+
+def test_the_grader_sees_each_rubric_and_no_rubric_waits_for_a_click(course, graded_samples):
+    """Autograde puts each 思考题's rubric (a task cell's mark scheme) back for the Formgrader; a rubric is worth
+    0 points, so it never waits for a manual grade."""
+    from nbgrader.api import Gradebook
+    nb = nbformat.read(str(course / "autograded" / "sample_partial" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    rubrics = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("task")]
+    assert len(rubrics) == 5 and all("### BEGIN MARK SCHEME" in c.source and "评分要点" in c.source for c in rubrics)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "sample_partial").grades
+        rows = {g.name: (g.max_score, g.needs_manual_grade) for g in grades if g.name.endswith("_rubric")}
+    assert rows == {f"q{i}_rubric": (0.0, False) for i in range(1, 6)}
 
 
 def test_kernel_leaves_only_the_notebook_in_the_student_folder(course, graded_samples):
@@ -52,9 +69,13 @@ def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_sample
     pages = {s: (course / "feedback" / s / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
              for s in graded_samples}
     for student, page in pages.items():
-        for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点"):
+        for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点", "MARK SCHEME", "评分要点"):
             assert secret not in page, f"{student}'s feedback shows {secret!r}"
     assert "l2_penalty 的值应为 15" in pages["sample_mistakes"]
+    for student, page in pages.items():  # nothing of the grading machinery in any cell
+        for noise in ("history saving thread", "HistoryManager", "IPKernelApp", "lab2-kernels", "connection.json",
+                      "Warning:", "Traceback (most recent call last)"):
+            assert noise not in page, f"{student}'s feedback shows {noise!r}"
 
 
 def test_grades_csv_export(course, graded_samples):
@@ -73,3 +94,38 @@ def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_s
     assert grade_table.gradebook_rows(parallel) == grade_table.gradebook_rows(course)
     for student in graded_samples:
         assert (parallel / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+
+
+def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
+    """Autograde does not run the experiment cells again: it keeps the student's own outputs (text and images;
+    no HTML or JavaScript, which would run in the TA's browser), marks them, and nothing in an experiment
+    cell changes a grade, even code that would break the kernel."""
+    import base64
+
+    from conftest import make_course
+    from student_runs import EXPERIMENT_TAG, MARK_KEPT
+
+    course = make_course(tmp_path, mnist_dir)
+    release_nb = nbformat.read(str(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    nb = submissions.fill(release_nb, submissions.samples(source_nb)["sample_complete"][0])
+    experiments = [c for c in nb.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])]
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(40)).decode()
+    for cell in experiments:
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="我自己的完整规模运行: 82.1%\n"),
+                        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>",
+                                                                     "text/html": "<script>alert('TA')</script>"})]
+    experiments[0].source = ("MyReLU = None\nget_ipython().ast_transformers.append(None)\n"
+                             "import os\nos._exit(1)\n")
+    submissions.write_submission(course, "own_run", nb)
+    nbgrader(course, "autograde", ASSIGNMENT, "--student", "own_run", "--force")
+    scores = cell_scores(course, "own_run")
+    assert sum(s for s, _ in scores.values()) == 65, scores
+    graded = nbformat.read(str(course / "autograded" / "own_run" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    for cell in (c for c in graded.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])):
+        kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
+        assert cell.outputs[0].text == MARK_KEPT and "82.1%" in cell.outputs[1].text, kinds
+        assert kinds[2] == ("display_data", ["image/png", "text/plain"]), kinds
+    assert graded.metadata["lab2_grading"]["findings"] == [], "code that never ran cost or flagged something"
+    nbgrader(course, "generate_feedback", ASSIGNMENT, "--student", "own_run", "--force")
+    page = (course / "feedback" / "own_run" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+    assert MARK_KEPT.strip() in page and "alert('TA')" not in page

@@ -1,4 +1,6 @@
 """The master notebook's nbgrader metadata is what TAs and the gradebook rely on."""
+import re
+
 import lab2_grader
 import safe_execute
 from conftest import submissions
@@ -57,3 +59,19 @@ def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
             following.append(m["grade_id"])
         assert following and all(g.startswith(part + "_") for g in following), \
             f"{meta['grade_id']} is followed by {following}"
+
+
+def test_each_question_has_a_rubric_for_the_grader(source_nb):
+    """The prompt of every 思考题 is a locked 0-point task cell (nbgrader's "manually graded task") whose mark
+    scheme lists the reference points with their share of the question's 7 points; the answer cell follows."""
+    cells = source_nb.cells
+    rubrics = [(i, c) for i, c in enumerate(cells) if submissions.nbgrader_meta(c).get("task")]
+    assert [submissions.nbgrader_meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
+    for i, cell in rubrics:
+        meta = submissions.nbgrader_meta(cell)
+        assert meta["locked"] and meta["points"] == 0 and cell.cell_type == "markdown"
+        scheme = cell.source.split("### BEGIN MARK SCHEME", 1)[1].split("### END MARK SCHEME", 1)[0]
+        shares = [int(p) for p in re.findall(r"[((](\d+) 分[))]", scheme)]
+        assert sum(shares) == 7 and len(shares) >= 3, f"{meta['grade_id']}: the points split {shares}"
+        answer = submissions.nbgrader_meta(cells[i + 1])
+        assert answer["grade_id"] == meta["grade_id"].replace("_rubric", "_answer") and answer["points"] == 7

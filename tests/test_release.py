@@ -14,7 +14,8 @@ def test_release_and_root_copy_match_a_fresh_generation():
 
 def test_release_holds_no_solution_and_no_hidden_test():
     text = RELEASE_NB.read_text(encoding="utf-8")
-    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点"):
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点",
+                   "MARK SCHEME", "评分要点"):
         assert marker not in text, f"the release contains {marker!r}"
     release = nbformat.read(str(RELEASE_NB), as_version=4)
     answers = [c for c in release.cells if submissions.nbgrader_meta(c).get("solution")]

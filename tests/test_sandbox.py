@@ -53,6 +53,8 @@ class Listener:
 def batch(tmp_path_factory, mnist_dir, monkeypatch_module):
     assert shutil.which("bwrap"), "bubblewrap is not installed (.ci/run installs it: apt-get install bubblewrap)"
     monkeypatch_module.setenv("LAB2_CELL_TIMEOUT", "30")
+    monkeypatch_module.setenv("LAB2_NOTEBOOK_TIMEOUT", "60")  # the sleeper's cells take 4 x 20 s
+    monkeypatch_module.setenv("LAB2_DISK_BUDGET_MB", "64")    # the disk filler writes 200 MiB
     course = make_course(tmp_path_factory.mktemp("sandbox"), mnist_dir)
     listener = Listener()
     release_nb = nbformat.read(str(RELEASE_NB), as_version=4)
@@ -83,9 +85,13 @@ def cell_scores(course, student):
         return {g.name: g.score for g in nb.grades if g.name in POINTS}
 
 
+def graded_notebook(course, student):
+    return nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+
+
 def outputs_text(course, student):
     """What the student's kernel printed (the grader's verdicts, which quote the code, left out)."""
-    nb = nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    nb = graded_notebook(course, student)
     verdict = lambda c, o: o.get("evalue") and o.get("evalue") == c.metadata.get("lab2", {}).get("message")
     return "".join(o.get("text", "") + o.get("evalue", "") + str(o.get("data", {}).get("text/plain", ""))
                    for c in nb.cells for o in c.get("outputs", []) if not verdict(c, o))
@@ -112,6 +118,16 @@ def blocked(course, listener, protected, attack):
     if check == "keeps_earlier":
         scores = cell_scores(course, attack.name)
         return all(score == POINTS[gid] for gid, score in scores.items() if gid.split("_")[0] not in attack.lost_parts)
+    if check in ("time_budget", "disk_budget"):  # stopped, flagged, the cells before kept, nothing on the host
+        scores = cell_scores(course, attack.name)
+        review = graded_notebook(course, attack.name).metadata.get("lab2_needs_review", {})
+        fault = {"time_budget": "NotebookTimeBudget", "disk_budget": "DiskBudget"}[check]
+        return (review.get("fault") == fault and scores["dropout_mask"] == 0
+                and all(score == POINTS[gid] for gid, score in scores.items()
+                        if gid.split("_")[0] not in attack.lost_parts)
+                and not list(course.rglob("filler.bin")))
+    if check == "no_write_outside_the_budget":
+        return "WROTE" not in text
     raise ValueError(check)
 
 
@@ -141,7 +157,7 @@ def test_honest_grades_are_intact(batch):
 def test_faults_are_flagged_for_review(batch):
     course = batch[0]
     report = integrity_report.report(course)
-    for student in ("os_exit", "segfault"):
+    for student in ("os_exit", "segfault", "sleeper", "disk_filler"):
         kinds = {kind for kind, _ in report[student]}
         assert "grading stopped: needs review" in kinds, report[student]
     for student in HONEST:

@@ -1,15 +1,17 @@
 """Start the IPython kernel for one student's notebook inside a bubblewrap sandbox.
 
-nbgrader (outside) talks to the kernel through IPC sockets in a folder of its own (nbgrader_config.py
-sets KernelManager.transport = "ipc"), so the sandbox needs no network at all. Inside it the kernel sees:
+nbgrader (outside) talks to the kernel through IPC sockets in a folder of this kernel's own
+(grading/safe_execute.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
+network at all. Inside it the kernel sees:
   - the system, the Python installation and the virtual environment, read-only;
-  - the course's data/ (MNIST), read-only, at its usual path;
-  - the student's working copy (the notebook's folder), writable;
-  - a private /tmp and the IPC folder.
-The gradebook, source/, release/, other students' folders and the TA's home are not there. No network
-(its own empty network namespace), its own process namespace (everything dies with the kernel), and
-limits on memory, CPU time, processes and file size. Run as root, the kernel also drops to a uid of its
-own (no user name, no home), so that the per-uid process limit is per kernel.
+  - a private /tmp: a tmpfs of DISK_BUDGET bytes holding its working directory (/tmp/work) and its temp
+    folder (/tmp/tmp), the only places it can write, so everything it writes counts against that budget;
+  - its IPC folder (safe_execute.py takes write access to it away once the kernel is up, when run as root).
+Autograde runs no experiment (grading/student_runs.py), so the kernel needs neither the submission's folder
+nor the data: the gradebook, source/, release/, data/, every student's folder and the TA's home are not
+there. No network (its own empty network namespace), its own process namespace (everything dies with the
+kernel), and limits on memory, CPU time, processes and file size. Run as root, the kernel also drops to a
+uid of its own (no user name, no home), so that the per-uid process limit is per kernel.
 """
 import json
 import os
@@ -19,8 +21,9 @@ import sys
 import tempfile
 
 FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
-TMPDIR = "/tmp/tmp"  # the only writable place in the private /tmp: temp files, caches (HOME stays read-only)
-LIMITS = {  # per kernel; the small-scale lab needs about 1.5 GB and 30 s of CPU
+WORK, TMPDIR = "/tmp/work", "/tmp/tmp"  # the kernel's working directory and temp folder, both in its tmpfs
+DISK_BUDGET = int(os.environ.get("LAB2_DISK_BUDGET_MB", "512")) << 20  # everything the kernel writes
+LIMITS = {  # per kernel; grading needs about 1 GB and a few seconds of CPU
     resource.RLIMIT_AS: 6 << 30,       # torch alone maps about 3.7 GB of address space
     resource.RLIMIT_CPU: 600,
     resource.RLIMIT_NPROC: 256,
@@ -28,24 +31,15 @@ LIMITS = {  # per kernel; the small-scale lab needs about 1.5 GB and 30 s of CPU
     resource.RLIMIT_CORE: 0,
 }
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "PYTHONHASHSEED", "LAB2_DATA_DIR")
+            "MKL_NUM_THREADS", "PYTHONHASHSEED")
 
 
 def folders_above(binds):
     """bwrap makes the folders above a mount point readable by root only: make them 0755 first."""
     targets = [binds[i + 2] for i, a in enumerate(binds) if a in ("--bind", "--ro-bind")]
     above = sorted({p for t in targets for p in (os.path.dirname(t[:i]) for i in range(len(t)) if t[i] == "/")
-                    if p not in ("", "/")} | {os.path.dirname(t) for t in targets} - {"/"})
+                    if p not in ("", "/")} | {os.path.dirname(t) for t in targets} - {"/", "/tmp"})
     return [x for p in above for x in ("--perms", "0755", "--dir", p)]
-
-
-def readable(folder):
-    """Add read (and folder search) permission for others where it is missing."""
-    for root, dirs, files in os.walk(folder):
-        for path, bits in [(root, 0o005)] + [(os.path.join(root, f), 0o004) for f in files]:
-            mode = os.stat(path).st_mode
-            if mode & bits != bits:
-                os.chmod(path, mode | bits)
 
 
 def main():
@@ -57,7 +51,6 @@ def main():
     if info.get("transport") != "ipc":
         sys.exit("lab2-sandbox: the kernel must use IPC sockets (KernelManager.transport = 'ipc')")
     ipc_dir = os.path.dirname(info["ip"])
-    work = os.getcwd()
     course = os.environ["LAB2_COURSE_ROOT"]
     grading = os.path.join(course, "grading")
     as_root = os.geteuid() == 0
@@ -73,10 +66,9 @@ def main():
     shutil.copyfile(os.path.join(grading, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
     shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
     if as_root:
-        for folder in (ipc_dir, private, work):
-            for root, dirs, files in os.walk(folder):
-                for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                    os.chown(name, uid, uid)
+        for root, dirs, files in os.walk(ipc_dir):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.chown(name, uid, uid)
 
     binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
@@ -87,16 +79,10 @@ def main():
     for path in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
         if not path.startswith("/usr"):
             binds += ["--ro-bind", path, path]
-    data = os.environ.get("LAB2_DATA_DIR") or os.path.join(course, "data")
-    if os.path.isdir(data):
-        binds += ["--ro-bind", os.path.realpath(data), data]
-        if as_root:  # the kernel's uid must be able to read the (public) data set
-            readable(os.path.realpath(data))
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env.update(HOME="/tmp", USER="student", TMPDIR=TMPDIR, MPLCONFIGDIR=f"{TMPDIR}/matplotlib",
-               XDG_CACHE_HOME=f"{TMPDIR}/cache",
-               IPYTHONDIR=os.path.join(private, "ipython"), LAB2_PROBE=os.path.join(private, "lab2_probe.py"),
-               LAB2_PRIVATE=private)
+               XDG_CACHE_HOME=f"{TMPDIR}/cache", IPYTHONDIR=os.path.join(private, "ipython"),
+               LAB2_PROBE=os.path.join(private, "lab2_probe.py"), LAB2_PRIVATE=private)
     setenv = [x for k, v in env.items() for x in ("--setenv", k, v)]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.join(private, "connection.json"), *extra]
     if as_root:  # bwrap mounts as root; inside, the kernel gives up root for its own uid
@@ -105,14 +91,12 @@ def main():
                   *kernel]
     else:
         unshare = ["--unshare-all"]
-    binds += ["--bind", ipc_dir, ipc_dir, "--bind", work, work]
-    for name in os.listdir(work):  # the notebook on disk holds the hidden tests: the kernel sees an empty file
-        if name.endswith(".ipynb"):
-            binds += ["--ro-bind", "/dev/null", os.path.join(work, name)]
+    binds += ["--bind", ipc_dir, ipc_dir]
+    # /tmp itself is read-only for the kernel's uid: it writes into its working directory or its temp folder
     command = ["bwrap", *unshare, "--die-with-parent", "--new-session", "--clearenv", *setenv,
-               "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--perms", "1777", "--dir", TMPDIR,
-               *folders_above(binds), *binds,
-               "--chdir", work, "--", *kernel]
+               "--proc", "/proc", "--dev", "/dev", "--size", str(DISK_BUDGET), "--tmpfs", "/tmp",
+               "--perms", "1777", "--dir", TMPDIR, "--perms", "1777", "--dir", WORK,
+               *folders_above(binds), *binds, "--chdir", WORK, "--", *kernel]
     for limit, value in LIMITS.items():
         resource.setrlimit(limit, (value, value))
     os.execvp(command[0], command)
