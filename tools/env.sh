@@ -13,12 +13,19 @@ if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
 fi
 export PATH="$VENV/bin:$PATH"
 
-# Autograde runs student kernels in a bubblewrap sandbox (nbgrader_config.py refuses without it).
-if ! command -v bwrap >/dev/null; then
+# Debian packages: bubblewrap (autograde runs student kernels in its sandbox; nbgrader_config.py refuses
+# without it); chromium, its driver and CJK fonts (the browser tests drive the Formgrader with them).
+missing=""
+command -v bwrap >/dev/null || missing="$missing bubblewrap"
+command -v chromium >/dev/null || missing="$missing chromium"
+command -v chromedriver >/dev/null || missing="$missing chromium-driver"
+[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$missing fonts-noto-cjk"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing bubblewrap (the grading sandbox) ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; } >/dev/null
+    echo "installing$missing ..."
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >/dev/null
   else
-    echo "bubblewrap (bwrap) is missing: install it (sudo apt-get install bubblewrap) before autograding" >&2
+    echo "missing Debian packages:$missing (sudo apt-get install$missing): bubblewrap before autograding," \
+         "the others for the browser tests" >&2
   fi
 fi

@@ -2,6 +2,7 @@
 
     python tools/release.py          # source/ -> release/ (nbgrader generate_assignment) -> ./lab2_regularization.ipynb
     python tools/release.py --check  # regenerate in a temporary copy; exit 1 if the committed files differ
+    python tools/release.py --course DIR  # a new course in DIR (tools/demo.sh's scratch course)
 
 source/lab2_regularization/lab2_regularization.ipynb is the one file to edit; the other two are generated.
 """
@@ -48,7 +49,12 @@ def check() -> list:
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only compare, change nothing")
-    if parser.parse_args().check:
+    parser.add_argument("--course", help="make a new course in this folder (config, grading/, source/, the release) "
+                                         "instead of regenerating this one's release")
+    args = parser.parse_args()
+    if args.course:
+        print(f"new course in {copy_course(Path(args.course))}")
+    elif args.check:
         stale = check()
         if stale:
             sys.exit(f"out of date with source/: {', '.join(stale)} -- run: python tools/release.py")

@@ -1,0 +1,41 @@
+"""`bash tools/demo.sh`, as the README says: the sample class graded in a scratch course of its own, never in
+this folder (a real course's gradebook and students stay untouched)."""
+import os
+import re
+import subprocess
+
+from conftest import ROOT
+
+
+def repository_state():
+    """What a demo run in this folder would change: tracked files, and the course's own output folders."""
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+    outputs = sorted(str(p.relative_to(ROOT)) for name in ("gradebook.db", "grades.csv", "submitted", "feedback",
+                                                           "autograded", "integrity_report.md", "class_report.html")
+                     for p in [ROOT / name] + (list((ROOT / name).rglob("*")) if (ROOT / name).is_dir() else [])
+                     if p.exists())
+    return status, outputs
+
+
+def test_demo_grades_the_sample_class_in_a_scratch_course(tmp_path):
+    before = repository_state()
+    demo = tmp_path / "demo"
+    result = subprocess.run(["bash", "tools/demo.sh"], cwd=ROOT, capture_output=True, text=True, timeout=1200,
+                            env=dict(os.environ, LAB2_DEMO_DIR=str(demo)))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for row in (r"sample_complete\s+8\s+8\s+8\s+12\s+12\s+17\s+65\s+65\s+35",
+                r"sample_mistakes\s+4\s+4\s+4\s+0\s+0\s+4\s+16\s+65\s+35",
+                r"sample_partial\s+8\s+8\s+0\s+0\s+12\s+0\s+28\s+65\s+7",
+                r"sample_untouched\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+65\s+0"):
+        assert re.search(row, out), out
+    assert f"scratch course: {demo}" in out
+    for name in ("gradebook.db", "grades.csv", "class_report.html", "integrity_report.md"):
+        assert (demo / name).exists(), name
+    assert repository_state() == before, "the demo changed files in the repository"
+
+
+def test_demo_refuses_a_folder_that_exists(tmp_path):
+    result = subprocess.run(["bash", "tools/demo.sh"], cwd=ROOT, capture_output=True, text=True,
+                            env=dict(os.environ, LAB2_DEMO_DIR=str(tmp_path)))
+    assert result.returncode != 0 and "exists" in result.stderr
