@@ -1,4 +1,8 @@
-"""nbgrader configuration of the lab2_regularization course (run nbgrader from this folder)."""
+"""nbgrader configuration of the lab2_regularization course (run nbgrader from this folder).
+
+The grading code is the package `grading` of this folder (pyproject.toml; tools/env.sh installs it), the
+course's names and settings are in tools/course.py.
+"""
 import os
 import sys
 
@@ -11,20 +15,21 @@ GRADING_DIR = os.path.join(COURSE_ROOT, "grading")
 # kernel (grading/safe_execute.py with grading/lab2_grader.py and grading/source_rules.py).
 os.environ["IPYTHONDIR"] = os.path.join(GRADING_DIR, "ipython")
 os.environ["LAB2_PROBE"] = os.path.join(GRADING_DIR, "lab2_probe.py")
-sys.path.insert(0, GRADING_DIR)
 
-from feedback import HideHiddenTests  # noqa: E402  (grading/feedback.py)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMarkScheme, DeduplicateIds,  # noqa: E402
                                     GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
-from rubrics import SaveAutoGradesAndRubrics  # noqa: E402  (grading/rubrics.py)
-from safe_execute import SANDBOX_MISSING, SafeExecute  # noqa: E402  (grading/safe_execute.py)
-from student_runs import KeepStudentRuns  # noqa: E402  (grading/student_runs.py)
+
+from grading.feedback import HideHiddenTests  # noqa: E402
+from grading.rubrics import SaveAutoGradesAndRubrics  # noqa: E402
+from grading.safe_execute import SafeExecute  # noqa: E402
+from grading.student_runs import KeepStudentRuns  # noqa: E402
+from tools import course  # noqa: E402
 
 c = get_config()  # noqa: F821
 
 c.CourseDirectory.root = COURSE_ROOT
-c.CourseDirectory.course_id = "dl-lab2-regularization"
+c.CourseDirectory.course_id = course.COURSE_ID
 
 # What students see in place of the solutions (release/).
 c.ClearSolutions.code_stub = {"python": "# 在这里写你的代码\nraise NotImplementedError()"}
@@ -33,7 +38,7 @@ c.ClearSolutions.text_stub = "请在这里写下你的回答。"
 # Autograde runs no experiment (the student's own run is kept: grading/student_runs.py); a graded cell takes
 # well under a second, so two minutes means something is wrong (an endless loop), not a slow machine.
 # The whole notebook has LAB2_NOTEBOOK_TIMEOUT seconds (600), its kernel LAB2_DISK_BUDGET_MB of disk (512).
-c.Execute.timeout = int(os.environ.get("LAB2_CELL_TIMEOUT", "120"))
+c.Execute.timeout = course.cell_timeout()
 # IPython's input history in memory: the sandbox's home is read-only, and a history database there only
 # prints a warning into the first cell of every graded notebook.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
@@ -62,11 +67,11 @@ c.LimitOutput.max_traceback = 100
 # limits; wherever autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is
 # SafeExecute that starts the kernel. Without bwrap, autograde refuses unless the TA opts out with
 # LAB2_SANDBOX=off.
-if os.environ.get("LAB2_SANDBOX", "on") != "off":
+if course.sandbox_on():
     import shutil
 
     if "autograde" in sys.argv[1:3] and shutil.which("bwrap") is None:
-        sys.exit(SANDBOX_MISSING)
+        sys.exit(course.SANDBOX_MISSING)
     os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(filter(None, [os.path.join(GRADING_DIR, "jupyter"),
                                                                              os.environ.get("JUPYTER_PATH")])))
     os.environ["LAB2_COURSE_ROOT"] = COURSE_ROOT

@@ -17,31 +17,23 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-import autograde_parallel  # noqa: E402
-from grade_table import gradebook_rows  # noqa: E402
-import prepare_data  # noqa: E402
-import release  # noqa: E402
-import submissions  # noqa: E402
-
-ASSIGNMENT = "lab2_regularization"
+from tools import autograde_parallel, course, prepare_data, submissions
+from tools.course import ASSIGNMENT, gradebook_rows
 
 
-def make_class(course, data, n):
-    release.copy_course(course, data)
-    source_nb = submissions.read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    release_nb = submissions.read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+def make_class(folder, data, n):
+    course.copy_course(folder, data)
+    source_nb, release_nb = course.read(course.source_nb(folder)), course.read(course.release_nb(folder))
     kinds = list(submissions.samples(source_nb).items())
     for i in range(n):
         name, (answers, _, _) = kinds[i % len(kinds)]
-        submissions.write_submission(course, f"{name}_{i:03d}", submissions.fill(release_nb, answers))
+        submissions.write_submission(folder, f"{name}_{i:03d}", submissions.fill(release_nb, answers))
 
 
-def timings(course):
+def timings(folder):
     """student -> the timing grading/safe_execute.py recorded in the autograded notebook."""
     result = {}
-    for path in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
+    for path in sorted((folder / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")):
         meta = json.loads(path.read_text(encoding="utf-8"))["metadata"]
         result[path.parts[-3]] = meta.get("lab2_grading", {}).get("timing", {})
     return result
@@ -64,8 +56,8 @@ def phases(timing, wall=None):
     return row, graded
 
 
-def report(name, course, seconds, n):
-    stamps = timings(course)
+def report(name, folder, seconds, n):
+    stamps = timings(folder)
     order = sorted(stamps, key=lambda s: stamps[s].get("started_at", 0))
     walls = {}
     if name == "serial":  # from one notebook's start to the next one's (the last: to the end of the run)

@@ -16,7 +16,6 @@ handout's batch size of 64.
 import argparse
 import json
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -25,23 +24,16 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tools"))
-import prepare_data  # noqa: E402
+from tools import course, prepare_data
 
-SOURCE_NB = ROOT / "source" / "lab2_regularization" / "lab2_regularization.ipynb"
-EXPERIMENTS = ("gradient_vanishing", "relu_death", "dropout")
+HERE = Path(__file__).resolve().parent
+EXPERIMENTS = ("gradient_vanishing", "relu_death", "dropout")  # the master's tags lab2-<experiment>
 # model-epochs per experiment and implementation, as a function of (MLP epochs, CNN epochs)
 MODEL_EPOCHS = {"gradient_vanishing": {"handout": lambda m, c: 3 * m, "lab": lambda m, c: 3 * m},
                 "relu_death": {"handout": lambda m, c: 2 * m, "lab": lambda m, c: 2 * m},
                 "dropout": {"handout": lambda m, c: 4 * c, "lab": lambda m, c: 3 * c}}
 FLOOR_ACTIVATIONS = {"gradient_vanishing": ("relu", "sigmoid", "tanh"), "relu_death": ("relu", "tanh")}
 FULL = (5, 15)  # the handout's MLP and CNN epochs
-RUN_LINES = {"gradient_vanishing": ("gradient_results",), "relu_death": ("death_results",),
-             "dropout": ("dropout_results", "dropout_results_concise")}
-RUN_LINE = re.compile(r"^(gradient_results|death_results|dropout_results|dropout_results_concise|l2_results\[.*?\])"
-                      r" = (experiment_\w+|train)\(")
 
 
 def build_data(dest: Path, shared: Path = prepare_data.DEFAULT_SHARED) -> str:
@@ -65,8 +57,7 @@ def build_data(dest: Path, shared: Path = prepare_data.DEFAULT_SHARED) -> str:
 
 
 def run_handout(experiment, data, mlp_epochs, cnn_epochs):
-    sys.path.insert(0, str(HERE))
-    import handout_code
+    import handout_code  # next to this script
     handout_code.DATA = str(data)
     start = time.time()
     handout_code.EXPERIMENTS[experiment](mlp_epochs, cnn_epochs)
@@ -74,28 +65,19 @@ def run_handout(experiment, data, mlp_epochs, cnn_epochs):
 
 
 def run_lab(experiment, data, mlp_epochs, cnn_epochs, namespace=None):
-    """Execute the source notebook's code (solutions in, tests out) with only this experiment's runs
-    (none when experiment is None); return the seconds spent in the cells that ran them."""
+    """Execute the master's code (solutions in, tests out) with only this experiment's runs (none when
+    experiment is None); return the seconds spent in the cells that ran them."""
     import matplotlib
     matplotlib.use("Agg")
-    os.environ["LAB2_DATA_DIR"] = str(data)
-    os.environ.pop("NBGRADER_EXECUTION", None)
+    os.environ.update(LAB2_DATA_DIR=str(data), LAB2_SCALE="full")
     namespace = {} if namespace is None else namespace
     seconds = 0.0
-    for cell in json.loads(SOURCE_NB.read_text(encoding="utf-8"))["cells"]:
-        source = "".join(cell["source"])
-        if cell["cell_type"] != "code" or cell["metadata"].get("nbgrader", {}).get("grade") \
-                or "check_activation_function(MyReLU" in source:
-            continue
-        lines = [l for l in source.splitlines() if "### BEGIN" not in l and "### END" not in l]
-        runs = [l for l in lines if RUN_LINE.match(l)]
-        mine = [l for l in runs if experiment and RUN_LINE.match(l).group(1) in RUN_LINES[experiment]]
-        code = "\n".join(l for l in lines if l not in runs or l in mine)
+    for cell in course.master_cells(runs={experiment} if experiment else ()):
         start = time.time()
-        exec(compile(code, "<lab notebook>", "exec"), namespace)
-        if mine:
+        exec(compile(course.strip_markers(cell.source), "<lab notebook>", "exec"), namespace)
+        if course.RUN in course.tags(cell):
             seconds += time.time() - start
-        if "QUICK_RUN = False" in source:
+        if "lab2-scale" in course.tags(cell):
             namespace["SCALE"].update(mlp_epochs=mlp_epochs, cnn_epochs=cnn_epochs)
     return seconds
 

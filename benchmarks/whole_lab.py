@@ -9,48 +9,43 @@ say) and measures its wall time; the cells' own output goes to a log file.
 import argparse
 import contextlib
 import importlib.util
-import json
 import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE_NB = ROOT / "source" / "lab2_regularization" / "lab2_regularization.ipynb"
+from tools import course
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--small", action="store_true", help="the small scale that autograde runs")
-    parser.add_argument("--data", default=str(ROOT / "data"), help="folder holding MNIST/raw/")
-    parser.add_argument("--log", default=str(ROOT / "benchmarks" / "results" / "whole_lab.log"))
-    parser.add_argument("--notebook", default=str(SOURCE_NB), help="the notebook to run (the master by default)")
+    parser.add_argument("--small", action="store_true", help="the small scale (LAB2_SCALE=small)")
+    parser.add_argument("--data", default=str(course.ROOT / "data"), help="folder holding MNIST/raw/")
+    parser.add_argument("--log", default=str(course.ROOT / "benchmarks" / "results" / "whole_lab.log"))
+    parser.add_argument("--notebook", default=str(course.source_nb()), help="the notebook to run (the master by default)")
     args = parser.parse_args()
 
     os.environ["LAB2_DATA_DIR"] = str(Path(args.data).resolve())
-    if args.small:
-        os.environ["NBGRADER_EXECUTION"] = "autograde"
-    else:
-        os.environ.pop("NBGRADER_EXECUTION", None)
+    os.environ["LAB2_SCALE"] = "small" if args.small else "full"
     import matplotlib
     matplotlib.use("Agg")
     import torch
-    spec = importlib.util.spec_from_file_location("lab2_probe", ROOT / "grading" / "lab2_probe.py")
+    spec = importlib.util.spec_from_file_location("lab2_probe", course.ROOT / "grading" / "lab2_probe.py")
     sys.modules["lab2_probe"] = probe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe)  # before any notebook code, as the grading kernel does; without a plan,
     # its hidden-test line judges in this process with grading/lab2_grader.py (as nbgrader validate does)
 
     device = f"cuda: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
-    print(f"torch {torch.__version__}, device {device}, {'small' if args.small else 'full'} scale")
+    print(f"torch {torch.__version__}, device {device}, {os.environ['LAB2_SCALE']} scale")
     Path(args.log).parent.mkdir(parents=True, exist_ok=True)
     namespace, total = {"__name__": "__main__"}, 0.0
+    notebook = course.read(args.notebook)
     with open(args.log, "w", encoding="utf-8") as log:
-        for index, cell in enumerate(json.loads(Path(args.notebook).read_text(encoding="utf-8"))["cells"]):
-            if cell["cell_type"] != "code":
-                continue
-            source = "".join(cell["source"])
-            name = cell["metadata"].get("nbgrader", {}).get("grade_id") or source.strip().splitlines()[0][:60]
+        for cell in course.master_cells(tests=True, nb=notebook):
+            index = notebook.cells.index(cell)
+            source = course.strip_markers(cell.source)
+            name = course.meta(cell).get("grade_id") or source.strip().splitlines()[0][:60]
             print(f"\n### cell {index}: {name}", file=log, flush=True)
             start = time.time()
             try:

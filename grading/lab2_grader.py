@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-import lab2_probe
+from grading import lab2_probe
+from tools.course import part as _part
 
 MAX_MESSAGE_BYTES = 64 << 20   # one probe message, as text
 MAX_ARRAY_BYTES = 256 << 20    # all arrays of one message, unpacked
@@ -188,10 +189,6 @@ class _Report:
 
     def __call__(self, line):
         self.lines.append(line)
-
-
-def _part(grade_id):
-    return grade_id.split("_")[0]
 
 
 def _err_text(error):
@@ -536,25 +533,28 @@ def judge_dropout_stats(plan_, meta, arrays, say):
 
 def judge_dropout_mask(plan_, meta, arrays, say):
     results = list(_dropout_calls(plan_, meta, arrays, say))
-    (X, p, out1, what), (_, _, out2, _) = results[0], results[-1]  # the same X and p, twice
+    (_, _, out1, what), (_, _, out2, _) = results[0], results[-1]  # the same X and p, twice
     m1, m2 = out1 != 0, out2 != 0
     same = (m1 == m2).double().mean().item()
     say(f"两次调用 {what} 的掩码相同的比例: {same:.2%}(独立的掩码约为 50%)")
     if same > 0.9:
-        raise Failed("dropout_same_mask", f"两次调用 {what} 得到了(几乎)相同的掩码({same:.2%} 相同)。每次调用都要生成新的随机掩码,"
+        raise Failed("dropout_same_mask", f"两次调用 {what} 得到了(几乎)相同的掩码({same:.2%} 相同)。"
+                     "每次调用都要生成新的随机掩码,"
                      "不要在函数里设置随机种子或复用同一个掩码。")
     rows = (m1.all(1) | (~m1).all(1)).double().mean().item()
     cols = (m1.all(0) | (~m1).all(0)).double().mean().item()
     say(f"整行全部保留或全部丢弃的比例: {rows:.2%};整列: {cols:.2%}(逐元素独立时都应约为 0%)")
     if rows > 0.05 or cols > 0.05:
-        raise Failed("dropout_mask_not_elementwise", f"{what} 的掩码不是逐元素独立的:{rows:.0%} 的行、{cols:.0%} 的列被整行/整列保留或丢弃。"
+        raise Failed("dropout_mask_not_elementwise",
+                     f"{what} 的掩码不是逐元素独立的:{rows:.0%} 的行、{cols:.0%} 的列被整行/整列保留或丢弃。"
                      "掩码的形状要与 X 完全相同,例如 torch.rand(X.shape)。")
     for Xs, p, out, w in results[1:-1]:
         _, keep_rate, scale_err = _keep_stats(out, Xs, p)
         shape = tuple(Xs.shape)
         say(f"{w} [形状 {shape}]: 保留率 {keep_rate:.3f},缩放误差 {scale_err:.1e}")
         if abs(keep_rate - 0.7) > 0.05 or scale_err > 1e-4:
-            raise Failed("dropout_shape", f"{w} 对形状为 {shape} 的输入不正确:保留率 {keep_rate:.3f}(应约为 0.7),缩放误差 {scale_err:.1e}。")
+            raise Failed("dropout_shape", f"{w} 对形状为 {shape} 的输入不正确:保留率 {keep_rate:.3f}(应约为 0.7),"
+                                          f"缩放误差 {scale_err:.1e}。")
 
 
 JUDGES = {

@@ -15,12 +15,9 @@ plan 来自内核之外的评分进程(grading/lab2_grader.py),里面是这一�
 评分程序判定,测试不通过就抛出 AssertionError。
 """
 import base64 as _base64
-import builtins as _builtins
 import hashlib as _hashlib
 import io as _io
 import json as _json
-import os as _os
-import sys as _sys
 import warnings as _warnings
 
 import numpy as _np
@@ -273,15 +270,8 @@ def check(grade_id, *objects, plan=None):
     """The hidden test's one line. With a plan (autograde): collect and publish the data, judge nothing.
     Without (nbgrader validate, benchmarks): judge here, with the grader next to this file."""
     if plan is None:
-        grader = _sys.modules.get("lab2_grader")
-        if grader is None:
-            import importlib.util
-            path = _os.path.join(_os.path.dirname(__file__), "lab2_grader.py")
-            spec = importlib.util.spec_from_file_location("lab2_grader", path)
-            grader = importlib.util.module_from_spec(spec)
-            _sys.modules["lab2_grader"] = grader
-            spec.loader.exec_module(grader)
-        grader.check_here(grade_id, objects)
+        from grading import lab2_grader  # the course's code, installed (never inside the grading sandbox)
+        lab2_grader.check_here(grade_id, objects)
         return
     plan = _json.loads(_base64.b64decode(plan))
     if plan.get("grade_id") != grade_id:

@@ -40,10 +40,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-import lab2_grader
-import lab2_probe
-import source_rules
-import student_runs
+from grading import lab2_grader, lab2_probe, source_rules, student_runs
+from tools import course
 
 # Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's.
 FAULTS = (Exception, asyncio.CancelledError)
@@ -108,7 +106,8 @@ def shown(outputs):
         if kind == "stream":
             text = output.get("text", "")
         elif kind == "error":
-            text = f"[可见测试报错;这个单元的得分以下面隐藏测试的判定为准] {output.get('ename', '')}: {output.get('evalue', '')}\n"
+            error = f"{output.get('ename', '')}: {output.get('evalue', '')}"
+            text = f"[可见测试报错;这个单元的得分以下面隐藏测试的判定为准] {error}\n"
         elif kind in ("execute_result", "display_data"):
             if lab2_probe.MIME in output.get("data", {}):
                 continue
@@ -149,20 +148,8 @@ STOPPED = {  # what the TA and the student read when grading of a notebook stops
 }
 
 
-SANDBOX_MISSING = (
-    "自动评分拒绝运行:找不到沙箱工具 bubblewrap(bwrap)。学生代码会以你的权限运行,能读写成绩库和其他学生的作业。\n"
-    "请安装它(Debian/Ubuntu: sudo apt-get install bubblewrap)后重试;如果确实要在没有沙箱的情况下评分,"
-    "请显式设置 LAB2_SANDBOX=off。\n"
-    "Autograde refused: bubblewrap (bwrap) is not installed, and student code would run with your "
-    "rights. Install it (apt-get install bubblewrap), or set LAB2_SANDBOX=off to grade without a sandbox.")
-
-
 class SandboxMissing(BaseException):
     """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
-
-
-def notebook_budget():
-    return float(os.environ.get("LAB2_NOTEBOOK_TIMEOUT", "600"))
 
 
 _warm = {}  # the next notebook's kernel, started while nbgrader stores the previous notebook
@@ -213,7 +200,7 @@ class SafeExecute(Execute):
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if time.monotonic() >= self._lab2_deadline:
-            raise BudgetExceeded("time", f"{notebook_budget():.0f} s for the whole notebook")
+            raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
         self._lab2_timeouts = getattr(self, "_lab2_timeouts", 0) + 1
         if self._lab2_timeouts > 1:
             raise CellTimeoutError.error_from_timeout_and_cell("the kernel stopped answering", timeout, cell)
@@ -223,7 +210,7 @@ class SafeExecute(Execute):
         """A cell may run `timeout` seconds, and never past the notebook's deadline."""
         left = self._lab2_deadline - time.monotonic()
         if left <= 0:
-            raise BudgetExceeded("time", f"{notebook_budget():.0f} s for the whole notebook")
+            raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
         timeout = super()._get_timeout(cell)
         return max(1, int(min(timeout, left) if timeout else left))
 
@@ -236,7 +223,7 @@ class SafeExecute(Execute):
         options = {}
         if self._sandboxed():  # sockets in a folder that no other kernel sees
             if shutil.which("bwrap") is None:
-                raise SandboxMissing(SANDBOX_MISSING)
+                raise SandboxMissing(course.SANDBOX_MISSING)
             folder = ipc_folder()
             options = {"transport": "ipc", "ip": os.path.join(folder, "kernel")}
         else:
@@ -271,7 +258,7 @@ class SafeExecute(Execute):
 
     def preprocess(self, nb, resources=None, km=None):
         self._lab2_start = time.monotonic()
-        self._lab2_deadline = self._lab2_start + notebook_budget()
+        self._lab2_deadline = self._lab2_start + course.notebook_timeout()
         self._lab2_timing = {"started_at": time.time(), "cells": []}
         self._lab2_timeouts = 0
         self._lab2_seed = secrets.randbits(62)  # this run's inputs: nobody can know them in advance
@@ -289,7 +276,7 @@ class SafeExecute(Execute):
         finally:
             self._lab2_close(km)
         for cell in nb.cells:
-            if cell.cell_type == "code" and not source_rules.is_test_cell(cell):
+            if cell.cell_type == "code" and not course.is_test(cell):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
         if self.prestart:  # the next notebook's kernel boots while nbgrader stores this one and reads the next
             _warm["next"] = self._new_kernel()
@@ -313,13 +300,13 @@ class SafeExecute(Execute):
         if student_runs.is_experiment(cell):
             student_runs.mark_student_run(cell)
             return cell, resources
-        if source_rules.is_test_cell(cell):
+        if course.is_test(cell):
             self._check_assign_resources(resources)
             run_sync(self._grade_test_cell)(cell, index)
             label = cell.metadata["nbgrader"]["grade_id"]
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)
-            label = cell.metadata.get("nbgrader", {}).get("grade_id") or "student code"
+            label = course.meta(cell).get("grade_id") or "student code"
         if cell.cell_type == "code":
             self._lab2_timing["cells"].append([index, label, round(time.monotonic() - start, 3)])
             self._check_disk()
@@ -353,7 +340,7 @@ class SafeExecute(Execute):
 
     def _mark_unrun(self, nb, err):
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)]
-        unrun = [i for i in code if not ran(nb.cells[i]) or source_rules.is_test_cell(nb.cells[i])
+        unrun = [i for i in code if not ran(nb.cells[i]) or course.is_test(nb.cells[i])
                  and not decided(nb.cells[i])]
         if not unrun:
             return
@@ -370,6 +357,6 @@ class SafeExecute(Execute):
             output = NotebookNode(output_type="error", ename="GradingStopped", evalue=reason,
                                   traceback=[f"GradingStopped: {reason}"])
             nb.cells[i].outputs = list(nb.cells[i].get("outputs", [])) + [output]
-            if source_rules.is_test_cell(nb.cells[i]):
+            if course.is_test(nb.cells[i]):
                 nb.cells[i].metadata["lab2"] = {"verdict": "fail", "mistake": "grading_stopped", "message": reason,
                                                 "data_mistake": "grading_stopped"}

@@ -19,7 +19,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from nbgrader import utils as _nbgrader_utils
+from tools import course
 
 # ---------------------------------------------------------------- the rules
 LIBRARY = {  # a part's own ready-made implementation (the last name of an attribute chain or an import)
@@ -287,10 +287,10 @@ def student_cells(nb):
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        meta = cell.metadata.get("nbgrader", {})
+        meta = course.meta(cell)
         if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
             continue
-        part = meta.get("grade_id", "").split("_")[0] if meta.get("solution") else ""
+        part = course.part(meta.get("grade_id", "")) if meta.get("solution") else ""
         yield index, part
 
 
@@ -321,7 +321,3 @@ def scan_notebook(nb, cells=None):
                     findings.append(Finding("risky", token, index, number, text.strip()[:200], why, part))
                     break
     return findings
-
-
-def is_test_cell(cell):
-    return cell.cell_type == "code" and _nbgrader_utils.is_grade(cell) and not _nbgrader_utils.is_solution(cell)

@@ -1,7 +1,7 @@
 """The experiments in a submission are the student's own run: autograde does not run them again.
 
 The master tags every experiment cell (a code cell that earns no points and that no test needs) with
-EXPERIMENT_TAG. Autograde keeps what the student's own run printed and drew in those cells (KeepStudentRuns
+tools.course.EXPERIMENT. Autograde keeps what the student's own run printed and drew in those cells (KeepStudentRuns
 replaces nbgrader's ClearOutput), does not execute them (grading/safe_execute.py), and marks them so that the
 autograded notebook, the Formgrader and the feedback say whose run it is. The tests, the answer cells and any
 cell the student added run fresh, so nothing written in an experiment cell can change a grade.
@@ -17,7 +17,8 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearOutput
 
-EXPERIMENT_TAG = "lab2-experiment"
+from tools.course import EXPERIMENT
+
 SAFE_MIMES = ("text/plain", "image/png", "image/jpeg")
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 MARK_KEPT = "〔学生自己运行的结果:评分时没有重新运行这个实验单元,它不计分〕\n"
@@ -28,7 +29,7 @@ def is_experiment(cell):
     """An experiment cell: a code cell outside nbgrader's cells (never a test, an answer or a locked cell),
     tagged by the master. A student who removes the tag makes it ordinary code that runs under every rule;
     one who adds it to a cell of their own only keeps that cell from running."""
-    return (cell.cell_type == "code" and EXPERIMENT_TAG in cell.metadata.get("tags", [])
+    return (cell.cell_type == "code" and EXPERIMENT in cell.metadata.get("tags", [])
             and not (utils.is_grade(cell) or utils.is_solution(cell) or utils.is_locked(cell)))
 
 

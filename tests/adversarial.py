@@ -7,7 +7,7 @@ submission: the cells that ran before the fault keep their points.
 """
 from dataclasses import dataclass
 
-from conftest import submissions
+from tools import submissions
 
 SECRET = "lab2_probe.check("  # text that only the hidden tests contain
 
@@ -102,7 +102,7 @@ import subprocess, sys
 subprocess.Popen([sys.executable, '-c', 'import os, time\\nwhile True:\\n    os.fork()\\n    time.sleep(0.2)'])
 """, "keeps_earlier", lost_parts=("dropout",)),
         Attack("huge_output", "relu_impl", "print('x' * 100_000_000)\n", "keeps_earlier"),
-        # budgets per notebook (tests/test_sandbox.py sets 60 s and 64 MiB): going over stops that notebook only
+        # budgets per notebook (tests/test_sandbox.py sets 70 s and 64 MiB): going over stops that notebook only
         Attack("sleeper", "sigmoid_impl", "import time\ntime.sleep(20)\n", "time_budget", before=True,
                lost_parts=("forward", "l2", "dropout"), also=("tanh_impl", "forward_impl", "l2_impl")),
         Attack("disk_filler", "l2_impl", """

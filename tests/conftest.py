@@ -1,23 +1,13 @@
 """Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples."""
 import subprocess
-import sys
 import time
-from pathlib import Path
 
-import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "grading"))
+from tools import prepare_data, submissions
+from tools.course import ASSIGNMENT, copy_course, read, release_nb, source_nb
 
-import prepare_data  # noqa: E402
-import release  # noqa: E402
-import submissions  # noqa: E402
-
-ASSIGNMENT = "lab2_regularization"
-SOURCE_NB = ROOT / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-RELEASE_NB = ROOT / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 
 
 def nbgrader(course, *args, check=True):
@@ -30,7 +20,7 @@ def nbgrader(course, *args, check=True):
 
 @pytest.fixture(scope="session")
 def source_nb():
-    return nbformat.read(str(SOURCE_NB), as_version=4)
+    return read(SOURCE_NB)
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +34,7 @@ def mnist_dir(tmp_path_factory):
 
 def make_course(path, mnist_dir):
     """A fresh course folder: config, grading helpers, source, data; release generated."""
-    return release.copy_course(path, mnist_dir)
+    return copy_course(path, mnist_dir)
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,10 @@ for that part), or a trick against the tests (wrong code must earn nothing).
 """
 from dataclasses import dataclass
 
+import nbformat
 
-from conftest import submissions
+from tools import submissions
+from tools.course import is_test, meta, part
 
 CORRECT, MISTAKE, POLICY, TRICK = "correct", "mistake", "policy", "trick"
 
@@ -27,7 +29,7 @@ class Variant:
 
     @property
     def parts(self):
-        return {gid.split("_")[0] for gid in self.must_fail}
+        return {part(gid) for gid in self.must_fail}
 
 
 def activation_class(name, call, deriv):
@@ -441,22 +443,21 @@ torch._C._set_torch_function_mode = None
         "%matplotlib inline\nget_ipython().run_line_magic('config', \"InlineBackend.figure_format = 'png'\")\n"
         "import gc\ngc.collect()\n"))
     add("forward_getattr_by_name", CORRECT, fwd(
-        "        x = self.activation(getattr(self, 'input_layer')(x))\n        names = [f'layers.{i}' for i in range(len(self.layers))]\n"
+        "        x = self.activation(getattr(self, 'input_layer')(x))\n"
+        "        names = [f'layers.{i}' for i in range(len(self.layers))]\n"
         "        for name in names:\n            x = self.activation(self.get_submodule(name)(x))\n"
         "        head = 'output' + '_layer'\n        return getattr(self, head)(x)\n"))
     return variants
 
 
 def submission(release_nb, source_nb, variant):
-    import nbformat
     answers = dict(submissions.solutions(source_nb), **variant.answers)
     nb = submissions.fill(release_nb, answers)
     if variant.extra_cell:
-        first = next(i for i, c in enumerate(nb.cells) if submissions.nbgrader_meta(c).get("solution"))
+        first = next(i for i, c in enumerate(nb.cells) if meta(c).get("solution"))
         nb.cells.insert(first, nbformat.v4.new_code_cell(variant.extra_cell.strip("\n")))
     if variant.tag_tests:
         for cell in nb.cells:
-            meta = submissions.nbgrader_meta(cell)
-            if meta.get("grade") and not meta.get("solution"):
+            if is_test(cell):
                 cell.metadata["tags"] = ["skip-execution"]
     return nb

@@ -3,17 +3,13 @@ import csv
 import json
 
 import nbformat
+import pytest
 
-from conftest import ASSIGNMENT, nbgrader, submissions
-import grade_table
+from conftest import make_course, nbgrader
+from tools import autograde_parallel, grade_table, submissions
+from tools.course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, gradebook, gradebook_rows, meta
 
-
-def cell_scores(course, student):
-    """grade_id -> (score, max) of one student's autograded test cells, read from the gradebook."""
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name: (g.auto_score, g.max_score) for g in nb.grades if not g.name.startswith("q")}
+pytestmark = pytest.mark.slow  # autograde of the sample class with the real nbgrader
 
 
 def test_sample_class_gets_exactly_its_points(course, graded_samples, source_nb):
@@ -21,23 +17,24 @@ def test_sample_class_gets_exactly_its_points(course, graded_samples, source_nb)
     print("\n" + grade_table.format_table(table))
     for student, (answers, failing, what) in submissions.samples(source_nb).items():
         scores = cell_scores(course, student)
-        wrong = {gid: s for gid, s in scores.items() if (s[0] == 0) != (gid in failing)}
+        wrong = {gid: s for gid, s in scores.items() if (s == 0) != (gid in failing)}
         assert not wrong, f"{student} ({what}): cells scored against expectation: {wrong}"
         assert table[student]["auto"] == graded_samples[student][0]
     assert table["sample_complete"]["auto"] == table["sample_complete"]["max_auto"] == 65
     assert table["sample_untouched"]["auto"] == 0
 
 
-def test_complete_solution_runs_every_graded_cell_and_no_experiment(course, graded_samples):
+def test_complete_solution_runs_every_graded_cell_and_no_experiment(course, graded_samples, source_nb):
     """Autograde runs the setup, the answers and the tests, without an error; the experiments are the
     student's own run (tests/test_experiments.py runs them)."""
-    from student_runs import EXPERIMENT_TAG, MARK_EMPTY
+    from grading.student_runs import MARK_EMPTY
     nb = nbformat.read(str(course / "autograded" / "sample_complete" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
     errors = [(i, o.ename, o.evalue) for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors
-    experiments = [c for c in nb.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])]
-    assert len(experiments) == 16 and all(c.outputs[0].text == MARK_EMPTY for c in experiments)
+    experiments = [c for c in nb.cells if EXPERIMENT in c.metadata.get("tags", [])]
+    tagged = [c for c in source_nb.cells if EXPERIMENT in c.metadata.get("tags", [])]
+    assert len(experiments) == len(tagged) > 0 and all(c.outputs[0].text == MARK_EMPTY for c in experiments)
     ran = [c for c in nb.cells if c.cell_type == "code" and c not in experiments]
     assert all("shell.execute_reply" in c.metadata.get("execution", {}) for c in ran)
     assert "history saving thread" not in json.dumps(nb), "IPython's history warning is in a graded notebook"
@@ -46,11 +43,10 @@ def test_complete_solution_runs_every_graded_cell_and_no_experiment(course, grad
 def test_the_grader_sees_each_rubric_and_no_rubric_waits_for_a_click(course, graded_samples):
     """Autograde puts each 思考题's rubric (a task cell's mark scheme) back for the Formgrader; a rubric is worth
     0 points, so it never waits for a manual grade."""
-    from nbgrader.api import Gradebook
-    nb = nbformat.read(str(course / "autograded" / "sample_partial" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
-    rubrics = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("task")]
+    nb = nbformat.read(str(autograded_nb(course, "sample_partial")), 4)
+    rubrics = [c for c in nb.cells if meta(c).get("task")]
     assert len(rubrics) == 5 and all("### BEGIN MARK SCHEME" in c.source and "评分要点" in c.source for c in rubrics)
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with gradebook(course) as gb:
         grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "sample_partial").grades
         rows = {g.name: (g.max_score, g.needs_manual_grade) for g in grades if g.name.endswith("_rubric")}
     assert rows == {f"q{i}_rubric": (0.0, False) for i in range(1, 6)}
@@ -86,12 +82,10 @@ def test_grades_csv_export(course, graded_samples):
 
 
 def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_samples, tmp_path, mnist_dir):
-    import autograde_parallel
-    from conftest import make_course
     parallel = make_course(tmp_path, mnist_dir)
     submissions.write_samples(parallel)
     assert autograde_parallel.autograde_parallel(parallel, workers=2, quiet=True) == {}
-    assert grade_table.gradebook_rows(parallel) == grade_table.gradebook_rows(course)
+    assert gradebook_rows(parallel) == gradebook_rows(course)
     for student in graded_samples:
         assert (parallel / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
 
@@ -102,13 +96,12 @@ def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
     cell changes a grade, even code that would break the kernel."""
     import base64
 
-    from conftest import make_course
-    from student_runs import EXPERIMENT_TAG, MARK_KEPT
+    from grading.student_runs import MARK_KEPT
 
     course = make_course(tmp_path, mnist_dir)
     release_nb = nbformat.read(str(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
     nb = submissions.fill(release_nb, submissions.samples(source_nb)["sample_complete"][0])
-    experiments = [c for c in nb.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])]
+    experiments = [c for c in nb.cells if EXPERIMENT in c.metadata.get("tags", [])]
     png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(40)).decode()
     for cell in experiments:
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="我自己的完整规模运行: 82.1%\n"),
@@ -119,9 +112,9 @@ def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
     submissions.write_submission(course, "own_run", nb)
     nbgrader(course, "autograde", ASSIGNMENT, "--student", "own_run", "--force")
     scores = cell_scores(course, "own_run")
-    assert sum(s for s, _ in scores.values()) == 65, scores
+    assert sum(scores.values()) == 65, scores
     graded = nbformat.read(str(course / "autograded" / "own_run" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
-    for cell in (c for c in graded.cells if EXPERIMENT_TAG in c.metadata.get("tags", [])):
+    for cell in (c for c in graded.cells if EXPERIMENT in c.metadata.get("tags", [])):
         kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
         assert cell.outputs[0].text == MARK_KEPT and "82.1%" in cell.outputs[1].text, kinds
         assert kinds[2] == ("display_data", ["image/png", "text/plain"]), kinds

@@ -5,7 +5,12 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, SOURCE_NB
+import pytest
+
+from conftest import SOURCE_NB
+from tools.course import ROOT
+
+pytestmark = pytest.mark.slow  # runs the whole master, twice
 
 WHOLE_LAB = ROOT / "benchmarks" / "whole_lab.py"
 

@@ -8,14 +8,16 @@ import time
 import nbformat
 import pytest
 
-import autograde_parallel
-import integrity_report
-from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, submissions
+from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, TRICK, corpus, submission
+from tools import autograde_parallel, integrity_report, submissions
+from tools.course import ASSIGNMENT, PARTS, autograded_points, gradebook, meta, part
+
+pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
 
 SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
 VARIANTS = corpus(SOURCE)
-POINTS = submissions.test_points(SOURCE)
+POINTS = autograded_points(SOURCE)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -40,15 +42,14 @@ def graded_corpus(tmp_path_factory, mnist_dir):
         nb = nbformat.read(str(course / "autograded" / variant.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
         cells = {}
         for cell in nb.cells:
-            gid = submissions.nbgrader_meta(cell).get("grade_id")
+            gid = meta(cell).get("grade_id")
             if gid in POINTS:
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
                 cells[gid] = (0.0 if errors else POINTS[gid], errors[0].evalue if errors else "", stdout,
                               cell.metadata.get("lab2", {}).get("data_mistake", ""))
         results[variant.name] = cells
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with gradebook(course) as gb:
         for variant in VARIANTS:
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, variant.name)
             book = {g.name: g.score for g in nb.grades if g.name in POINTS}
@@ -68,7 +69,7 @@ def print_table(results):
         got = sum(cell[0] for cell in cells.values())
         failing = sorted(g for g, cell in cells.items() if cell[0] == 0)
         shown = "≤" + f"{expected:.0f}" if variant.may_fail_anywhere or variant.kind != CORRECT and \
-            any(g not in variant.must_fail for g in POINTS if g.split("_")[0] in variant.parts) else f"{expected:.0f}"
+            any(g not in variant.must_fail for g in POINTS if part(g) in variant.parts) else f"{expected:.0f}"
         print(f"{variant.name:42s} {variant.kind:8s} {shown:>8s} {got:7.0f}  {', '.join(failing)}")
 
 
@@ -103,7 +104,7 @@ def test_variant(variant, graded_corpus):
     missed = variant.must_fail - failing
     assert not missed, f"wrong code kept the points of {missed}"
     if not variant.may_fail_anywhere:
-        outside = {gid for gid in failing if gid.split("_")[0] not in variant.parts}
+        outside = {gid for gid in failing if part(gid) not in variant.parts}
         assert not outside, f"a mistake in {variant.parts} cost points in {outside}"
     report = [kind for kind, _ in graded_corpus[None][variant.name]]
     if variant.reported:
@@ -131,6 +132,6 @@ def test_overflow_beyond_the_graded_range_is_a_hint_not_a_penalty(graded_corpus)
 def test_corpus_covers_every_part_and_kind():
     kinds = {v.kind for v in VARIANTS}
     assert kinds == {"correct", "mistake", "policy", "trick"}
-    for part in ("relu", "sigmoid", "tanh", "forward", "l2", "dropout"):
-        assert sum(v.kind == CORRECT and any(k.startswith(part) for k in v.answers) for v in VARIANTS) >= 2, part
-        assert sum(v.kind != CORRECT and part in v.parts for v in VARIANTS) >= 3, part
+    for name in PARTS:
+        assert sum(v.kind == CORRECT and any(part(k) == name for k in v.answers) for v in VARIANTS) >= 2, name
+        assert sum(v.kind != CORRECT and name in v.parts for v in VARIANTS) >= 3, name

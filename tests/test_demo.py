@@ -4,7 +4,11 @@ import os
 import re
 import subprocess
 
-from conftest import ROOT
+import pytest
+
+from tools.course import ROOT
+
+pytestmark = pytest.mark.slow  # runs the demo
 
 
 def repository_state():

@@ -21,8 +21,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, nbgrader, submissions
-from grade_table import gradebook_rows
+from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
+from tools import submissions
+from tools.course import ASSIGNMENT, gradebook, gradebook_rows
+
+pytestmark = pytest.mark.slow  # a Jupyter server and a browser
 
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 STUDENT = "ta_student"
@@ -137,11 +140,10 @@ def test_formgrader_autograde_is_sandboxed_and_writes_the_rows_of_the_command_li
 
 
 def test_grading_page_shows_each_rubric_and_takes_a_score(server, browser, autograded_from_the_page, shots):
-    from nbgrader.api import Gradebook
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     course, base, token = server
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with gradebook(course) as gb:
         notebook_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT).id
     browser.get(f"{base}/formgrader/submissions/{notebook_id}/")
     wait_for(lambda: browser.find_elements(By.ID, "q1_answer"), 60, "the grading page")
@@ -156,7 +158,7 @@ def test_grading_page_shows_each_rubric_and_takes_a_score(server, browser, autog
     browser.save_screenshot(str(shots / "formgrader_rubric_q1.png"))
 
     def saved():
-        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        with gradebook(course) as gb:
             grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, STUDENT).grades
             return next(g.manual_score for g in grades if g.name == "q1_answer") == 5
     wait_for(saved, 30, "the score to reach the gradebook")
@@ -180,7 +182,7 @@ def test_release_and_feedback_show_no_rubric(server, browser, autograded_from_th
 
 
 def test_class_report_shows_its_figures(server, browser, autograded_from_the_page, shots):
-    import class_report
+    from tools import class_report
     from selenium.webdriver.common.by import By
     course = server[0]
     page, mistakes = class_report.write(course)

@@ -1,17 +1,14 @@
 """The master notebook's nbgrader metadata is what TAs and the gradebook rely on."""
 import re
 
-import lab2_grader
-import safe_execute
-from conftest import submissions
+from grading import lab2_grader, safe_execute
+from tools.course import PARTS, QUESTIONS, meta, part
 
-PARTS = ("relu", "sigmoid", "tanh", "forward", "l2", "dropout")
-QUESTIONS = tuple(f"q{i}" for i in range(1, 6))
 
 
 def graded_cells(nb):
-    return [(i, c, submissions.nbgrader_meta(c)) for i, c in enumerate(nb.cells)
-            if submissions.nbgrader_meta(c).get("grade") or submissions.nbgrader_meta(c).get("solution")]
+    return [(i, c, meta(c)) for i, c in enumerate(nb.cells)
+            if meta(c).get("grade") or meta(c).get("solution")]
 
 
 def test_grade_ids_are_unique_and_name_their_part(source_nb):
@@ -24,18 +21,18 @@ def test_grade_ids_are_unique_and_name_their_part(source_nb):
 def test_points_sum_to_100_and_every_part_counts(source_nb):
     points = {m["grade_id"]: m["points"] for _, _, m in graded_cells(source_nb) if m.get("grade")}
     assert sum(points.values()) == 100, points
-    for part in PARTS + QUESTIONS:
-        assert sum(p for gid, p in points.items() if gid.startswith(part + "_")) > 0, f"{part} is worth nothing"
+    for name in PARTS + QUESTIONS:
+        assert sum(p for gid, p in points.items() if part(gid) == name) > 0, f"{name} is worth nothing"
 
 
 def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
     tests = [(c, m) for _, c, m in graded_cells(source_nb) if m.get("grade") and not m.get("solution")]
     assert len(tests) == 14
-    for cell, meta in tests:
-        assert meta.get("locked"), f"{meta['grade_id']} is not locked"
-        visible, _ = safe_execute.split_test(cell.source, meta["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
-        assert "assert" in visible and "print(" in visible, f"{meta['grade_id']}: no visible check that prints"
-        assert meta["grade_id"] in lab2_grader.PLANS, f"{meta['grade_id']}: the grader has no plan for it"
+    for cell, m in tests:
+        assert m.get("locked"), f"{m['grade_id']} is not locked"
+        visible, _ = safe_execute.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
+        assert "assert" in visible and "print(" in visible, f"{m['grade_id']}: no visible check that prints"
+        assert m["grade_id"] in lab2_grader.PLANS, f"{m['grade_id']}: the grader has no plan for it"
 
 
 def test_five_manual_answer_cells(source_nb):
@@ -47,31 +44,30 @@ def test_five_manual_answer_cells(source_nb):
 def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
     cells = source_nb.cells
     for i, cell in enumerate(cells):
-        meta = submissions.nbgrader_meta(cell)
-        if not (meta.get("solution") and cell.cell_type == "code"):
+        answer = meta(cell)
+        if not (answer.get("solution") and cell.cell_type == "code"):
             continue
-        part = meta["grade_id"].split("_")[0]
         following = []
         for nxt in cells[i + 1:]:
-            m = submissions.nbgrader_meta(nxt)
+            m = meta(nxt)
             if not (m.get("grade") and not m.get("solution")):
                 break
             following.append(m["grade_id"])
-        assert following and all(g.startswith(part + "_") for g in following), \
-            f"{meta['grade_id']} is followed by {following}"
+        assert following and all(part(g) == part(answer["grade_id"]) for g in following), \
+            f"{answer['grade_id']} is followed by {following}"
 
 
 def test_each_question_has_a_rubric_for_the_grader(source_nb):
     """The prompt of every 思考题 is a locked 0-point task cell (nbgrader's "manually graded task") whose mark
     scheme lists the reference points with their share of the question's 7 points; the answer cell follows."""
     cells = source_nb.cells
-    rubrics = [(i, c) for i, c in enumerate(cells) if submissions.nbgrader_meta(c).get("task")]
-    assert [submissions.nbgrader_meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
+    rubrics = [(i, c) for i, c in enumerate(cells) if meta(c).get("task")]
+    assert [meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
     for i, cell in rubrics:
-        meta = submissions.nbgrader_meta(cell)
-        assert meta["locked"] and meta["points"] == 0 and cell.cell_type == "markdown"
+        rubric = meta(cell)
+        assert rubric["locked"] and rubric["points"] == 0 and cell.cell_type == "markdown"
         scheme = cell.source.split("### BEGIN MARK SCHEME", 1)[1].split("### END MARK SCHEME", 1)[0]
         shares = [int(p) for p in re.findall(r"[((](\d+) 分[))]", scheme)]
-        assert sum(shares) == 7 and len(shares) >= 3, f"{meta['grade_id']}: the points split {shares}"
-        answer = submissions.nbgrader_meta(cells[i + 1])
-        assert answer["grade_id"] == meta["grade_id"].replace("_rubric", "_answer") and answer["points"] == 7
+        assert sum(shares) == 7 and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
+        answer = meta(cells[i + 1])
+        assert answer["grade_id"] == rubric["grade_id"].replace("_rubric", "_answer") and answer["points"] == 7

@@ -4,7 +4,8 @@ import sys
 
 import nbformat
 
-from conftest import RELEASE_NB, ROOT, SOURCE_NB, nbgrader, submissions
+from conftest import RELEASE_NB, SOURCE_NB, nbgrader
+from tools.course import ROOT, meta
 
 
 def test_release_and_root_copy_match_a_fresh_generation():
@@ -18,11 +19,11 @@ def test_release_holds_no_solution_and_no_hidden_test():
                    "MARK SCHEME", "评分要点"):
         assert marker not in text, f"the release contains {marker!r}"
     release = nbformat.read(str(RELEASE_NB), as_version=4)
-    answers = [c for c in release.cells if submissions.nbgrader_meta(c).get("solution")]
+    answers = [c for c in release.cells if meta(c).get("solution")]
     assert len(answers) == 11
     for cell in answers:
         stub = "raise NotImplementedError()" if cell.cell_type == "code" else "请在这里写下你的回答。"
-        assert stub in cell.source, submissions.nbgrader_meta(cell)["grade_id"]
+        assert stub in cell.source, meta(cell)["grade_id"]
 
 
 def test_source_notebook_passes_nbgrader_validate(course):

@@ -12,13 +12,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import autograde_parallel
-import integrity_report
 from adversarial import SECRET, attacks, submission
-from conftest import ASSIGNMENT, RELEASE_NB, SOURCE_NB, make_course, nbgrader, submissions
+from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
+from tools import autograde_parallel, integrity_report, submissions
+from tools.course import ASSIGNMENT, autograded_nb, autograded_points, cell_scores, part
+
+pytestmark = pytest.mark.slow  # grades an adversarial batch
 
 SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
-POINTS = submissions.test_points(SOURCE)
+POINTS = autograded_points(SOURCE)
 HONEST = {"honest_complete_a": "sample_complete", "honest_complete_b": "sample_complete",
           "honest_partial": "sample_partial"}
 
@@ -53,7 +55,7 @@ class Listener:
 def batch(tmp_path_factory, mnist_dir, monkeypatch_module):
     assert shutil.which("bwrap"), "bubblewrap is not installed (.ci/run installs it: apt-get install bubblewrap)"
     monkeypatch_module.setenv("LAB2_CELL_TIMEOUT", "30")
-    monkeypatch_module.setenv("LAB2_NOTEBOOK_TIMEOUT", "60")  # the sleeper's cells take 4 x 20 s
+    monkeypatch_module.setenv("LAB2_NOTEBOOK_TIMEOUT", "70")  # the sleeper's cells take 4 x 20 s
     monkeypatch_module.setenv("LAB2_DISK_BUDGET_MB", "64")    # the disk filler writes 200 MiB
     course = make_course(tmp_path_factory.mktemp("sandbox"), mnist_dir)
     listener = Listener()
@@ -78,15 +80,8 @@ def monkeypatch_module():
     patch.undo()
 
 
-def cell_scores(course, student):
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
-        return {g.name: g.score for g in nb.grades if g.name in POINTS}
-
-
 def graded_notebook(course, student):
-    return nbformat.read(str(course / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    return nbformat.read(str(autograded_nb(course, student)), 4)
 
 
 def outputs_text(course, student):
@@ -117,14 +112,14 @@ def blocked(course, listener, protected, attack):
         return not listener.received and "CONNECTED" not in text
     if check == "keeps_earlier":
         scores = cell_scores(course, attack.name)
-        return all(score == POINTS[gid] for gid, score in scores.items() if gid.split("_")[0] not in attack.lost_parts)
+        return all(score == POINTS[gid] for gid, score in scores.items() if part(gid) not in attack.lost_parts)
     if check in ("time_budget", "disk_budget"):  # stopped, flagged, the cells before kept, nothing on the host
         scores = cell_scores(course, attack.name)
         review = graded_notebook(course, attack.name).metadata.get("lab2_needs_review", {})
         fault = {"time_budget": "NotebookTimeBudget", "disk_budget": "DiskBudget"}[check]
         return (review.get("fault") == fault and scores["dropout_mask"] == 0
                 and all(score == POINTS[gid] for gid, score in scores.items()
-                        if gid.split("_")[0] not in attack.lost_parts)
+                        if part(gid) not in attack.lost_parts)
                 and not list(course.rglob("filler.bin")))
     if check == "no_write_outside_the_budget":
         return "WROTE" not in text

@@ -27,30 +27,27 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-ASSIGNMENT = "lab2_regularization"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-ROOT = Path(__file__).resolve().parents[1]
+from tools import course
+
 SHARED = ("nbgrader_config.py", "grading", "source", "release", "data")
 # The merge run: nbgrader's autograde without ClearOutput and Execute, so it scores the outputs
 # the workers produced instead of running the notebooks again.
 MERGE_FLAGS = [f"--Autograde.sanitize_preprocessors=nbgrader.preprocessors.{p}"
                for p in ("DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata")] + \
               [f"--Autograde.autograde_preprocessors={p}" for p in (
-                  "rubrics.SaveAutoGradesAndRubrics", "nbgrader.preprocessors.AssignLatePenalties",
+                  "grading.rubrics.SaveAutoGradesAndRubrics", "nbgrader.preprocessors.AssignLatePenalties",
                   "nbgrader.preprocessors.CheckCellMetadata")]
-# One student may take the notebook's whole time budget, and nbgrader's own work on top of it.
-STUDENT_TIMEOUT = float(os.environ.get("LAB2_NOTEBOOK_TIMEOUT", "600")) + 300
 
 
-def private_course(course, folder, students):
+def private_course(main, folder, students):
     """A course copy for one worker: links to the shared parts and the submissions, its own gradebook."""
     (folder / "submitted").mkdir(parents=True)
     for name in SHARED:
-        if (course / name).exists():
-            (folder / name).symlink_to(course / name)
-    shutil.copyfile(course / "gradebook.db", folder / "gradebook.db")
+        if (main / name).exists():
+            (folder / name).symlink_to(main / name)
+    shutil.copyfile(main / "gradebook.db", folder / "gradebook.db")
     for student in students:
-        (folder / "submitted" / student).symlink_to(course / "submitted" / student)
+        (folder / "submitted" / student).symlink_to(main / "submitted" / student)
     return folder
 
 
@@ -59,7 +56,7 @@ def serve(folder):
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the answers
     os.chdir(folder)
-    sys.argv[1:] = ["autograde", ASSIGNMENT]  # read the course's config as `nbgrader autograde` does
+    sys.argv[1:] = ["autograde", course.ASSIGNMENT]  # read the course's config as `nbgrader autograde` does
     from nbgrader.apps import NbGrader
     from nbgrader.apps.api import NbGraderAPI
     app = NbGrader()
@@ -67,8 +64,8 @@ def serve(folder):
     api = NbGraderAPI(parent=app)
     for line in sys.stdin:
         student, start = line.strip(), time.time()
-        result = api.autograde(ASSIGNMENT, student, force=True, create=True)
-        graded = Path(folder) / "autograded" / student / ASSIGNMENT / NOTEBOOK
+        result = api.autograde(course.ASSIGNMENT, student, force=True, create=True)
+        graded = course.autograded_nb(folder, student)
         error = None
         if not result.get("success") or not graded.exists():
             text = (result.get("log") or "") + (result.get("error") or "")
@@ -126,36 +123,36 @@ def worker_env():
     return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
-def merge(course, folders, students):
+def merge(main, folders, students):
     """Write the workers' grades into the course gradebook with nbgrader's own autograde (no execution)."""
     staged = folders[0].parent / "_executed"
     staged.mkdir()
     for student in students:
         graded = next(f / "autograded" / student for f in folders if (f / "autograded" / student).exists())
         (staged / student).symlink_to(graded)
-    result = subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--force",
+    result = subprocess.run(["nbgrader", "autograde", course.ASSIGNMENT, "--force",
                              f"--CourseDirectory.submitted_directory={staged}", *MERGE_FLAGS],
-                            cwd=course, capture_output=True, text=True)
+                            cwd=main, capture_output=True, text=True)
     if result.returncode != 0:
-        sys.exit(f"writing the grades into {course / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")
+        sys.exit(f"writing the grades into {main / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def autograde_parallel(course=ROOT, students=None, workers=None, timeout=STUDENT_TIMEOUT, quiet=False):
-    """Grade `students` (default: everyone in submitted/); return {student: error} for the failures."""
-    course = Path(course).resolve()
-    students = sorted(students or (p.name for p in (course / "submitted").iterdir() if p.is_dir()))
+def autograde_parallel(main=course.ROOT, students=None, workers=None, timeout=None, quiet=False):
+    """Grade `students` (default: everyone in submitted/) of the course in `main`; return {student: error} for
+    the failures."""
+    main = Path(main).resolve()
+    timeout = timeout or course.student_timeout()
+    students = sorted(students or (p.name for p in (main / "submitted").iterdir() if p.is_dir()))
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
-    if not (course / "gradebook.db").exists():
-        sys.exit("no gradebook.db: run `nbgrader generate_assignment lab2_regularization --force` first")
-    if os.environ.get("LAB2_SANDBOX", "on") != "off" and shutil.which("bwrap") is None:
-        sys.path.insert(0, str(course / "grading"))
-        from safe_execute import SANDBOX_MISSING
-        sys.exit(SANDBOX_MISSING)
+    if not (main / "gradebook.db").exists():
+        sys.exit(f"no gradebook.db: run `nbgrader generate_assignment {course.ASSIGNMENT} --force` first")
+    if course.sandbox_on() and shutil.which("bwrap") is None:
+        sys.exit(course.SANDBOX_MISSING)
     failures, todo = {}, queue.Queue()
     for student in students:
         todo.put(student)
     with tempfile.TemporaryDirectory(prefix="autograde-") as tmp:
-        folders = [private_course(course, Path(tmp) / f"worker{i}", students) for i in range(workers)]
+        folders = [private_course(main, Path(tmp) / f"worker{i}", students) for i in range(workers)]
         pool = [Worker(folder, worker_env()) for folder in folders]
         bar = tqdm(total=len(students), desc=f"autograde ({workers} workers)", unit="student", disable=quiet)
         lock = threading.Lock()
@@ -169,7 +166,7 @@ def autograde_parallel(course=ROOT, students=None, workers=None, timeout=STUDENT
                 answer = worker.grade(student, timeout)
                 with lock:
                     if answer["error"]:
-                        log = course / "autograde_logs" / f"{student}.log"
+                        log = main / "autograde_logs" / f"{student}.log"
                         log.parent.mkdir(exist_ok=True)
                         log.write_text(answer["error"]["log"], encoding="utf-8")
                         failures[student] = f"{answer['error']['message']} (log: {log})"
@@ -184,7 +181,7 @@ def autograde_parallel(course=ROOT, students=None, workers=None, timeout=STUDENT
         bar.close()
         graded = [s for s in students if s not in failures]
         if graded:  # the merge also writes the executed notebooks to autograded/, as the serial run does
-            merge(course, folders, graded)
+            merge(main, folders, graded)
     return failures
 
 
@@ -192,10 +189,10 @@ def main():
     if sys.argv[1:2] == ["--serve"]:
         return serve(sys.argv[2])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(ROOT))
+    parser.add_argument("--course", default=str(course.ROOT))
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel workers (default: cores)")
     parser.add_argument("--student", nargs="*", help="only these students (default: all in submitted/)")
-    parser.add_argument("--timeout", type=float, default=STUDENT_TIMEOUT,
+    parser.add_argument("--timeout", type=float, default=course.student_timeout(),
                         help="seconds for one student before its worker is replaced")
     args = parser.parse_args()
     start = time.time()

@@ -23,27 +23,20 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
-import nbformat  # noqa: E402
-from nbgrader.api import Gradebook  # noqa: E402
 
-import integrity_report  # noqa: E402
-
-ASSIGNMENT = "lab2_regularization"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-ROOT = Path(__file__).resolve().parents[1]
-PARTS = ["relu", "sigmoid", "tanh", "forward", "l2", "dropout"]
-QUESTIONS = [f"q{i}" for i in range(1, 6)]
+from tools import course, integrity_report  # noqa: E402
+from tools.course import PARTS, QUESTIONS  # noqa: E402
 
 
-def gather(course):
+def gather(folder):
     """Per student: points per part and question, and the mistake ids of the failing tests."""
     students = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
+    with course.gradebook(folder) as gb:
+        for submission in gb.assignment_submissions(course.ASSIGNMENT):
             row = {"parts": defaultdict(float), "max": defaultdict(float), "questions": {}, "mistakes": []}
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    part = grade.name.split("_")[0]
+                    part = course.part(grade.name)
                     if part in PARTS:
                         row["parts"][part] += grade.score or 0
                         row["max"][part] += grade.max_score
@@ -51,10 +44,9 @@ def gather(course):
                         row["questions"][part] = None if grade.needs_manual_grade else grade.score
             students[submission.student_id] = row
     for student, row in students.items():
-        path = course / "autograded" / student / ASSIGNMENT / NOTEBOOK
+        path = course.autograded_nb(folder, student)
         if path.exists():
-            nb = nbformat.read(str(path), as_version=4)
-            for cell in nb.cells:
+            for cell in course.read(path).cells:
                 verdict = cell.metadata.get("lab2", {})
                 if verdict.get("verdict") == "fail":
                     row["mistakes"].append((verdict.get("mistake") or "unknown", verdict.get("message", "")))
@@ -114,10 +106,10 @@ def table(head, rows):
     return f"<table><thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write(course):
-    course = Path(course)
-    students = gather(course)
-    flags = integrity_report.report(course)
+def write(folder):
+    folder = Path(folder)
+    students = gather(folder)
+    flags = integrity_report.report(folder)
     mistakes, example, who = Counter(), {}, defaultdict(list)
     for student, row in students.items():
         for mistake, message in dict(row["mistakes"]).items():
@@ -126,7 +118,7 @@ def write(course):
             who[mistake].append(student)
     n = len(students)
     totals = [sum(row["parts"].values()) for row in students.values()]
-    link = lambda s: (f'<a href="{html.escape(os.path.relpath(course / "autograded" / s / ASSIGNMENT / NOTEBOOK, course))}">'
+    link = lambda s: (f'<a href="{html.escape(os.path.relpath(course.autograded_nb(folder, s), folder))}">'
                       f"{html.escape(s)}</a>")
     graded_q = sum(1 for row in students.values() for q in QUESTIONS if row["questions"].get(q) is not None)
     sections = [
@@ -149,8 +141,8 @@ def write(course):
              "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}img{max-width:100%}")
     page = f'<!doctype html><html><head><meta charset="utf-8"><title>class report</title><style>{style}</style></head>' \
            f"<body>{''.join(sections)}</body></html>"
-    (course / "class_report.html").write_text(page, encoding="utf-8")
-    with open(course / "class_report.csv", "w", newline="", encoding="utf-8") as f:
+    (folder / "class_report.html").write_text(page, encoding="utf-8")
+    with open(folder / "class_report.csv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
         out.writerow(["student", *PARTS, "auto", *QUESTIONS, "mistakes", "flags"])
         for student in sorted(students):
@@ -159,12 +151,12 @@ def write(course):
                           *("" if row["questions"].get(q) is None else f"{row['questions'][q]:g}" for q in QUESTIONS),
                           ";".join(sorted({m for m, _ in row["mistakes"]})),
                           ";".join(sorted({kind for kind, _ in flags.get(student, [])}))])
-    return course / "class_report.html", mistakes
+    return folder / "class_report.html", mistakes
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(ROOT))
+    parser.add_argument("--course", default=str(course.ROOT))
     page, mistakes = write(Path(parser.parse_args().course))
     print(f"wrote {page} and {page.with_suffix('.csv')}")
     for mistake, count in mistakes.most_common(10):

@@ -1,5 +1,6 @@
 # Sourced by tools/demo.sh and tools/test.sh: makes the virtual environment (.venv, or $LAB2_VENV)
-# with requirements.txt when it is missing or the requirements changed, and puts its bin/ on PATH
+# with requirements.txt when it is missing or the requirements changed, installs this folder's code
+# (pyproject.toml: the packages grading and tools) in editable mode, and puts its bin/ on PATH
 # (nbgrader shells out to alembic from there when it creates a gradebook).
 VENV="${LAB2_VENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
@@ -10,6 +11,10 @@ if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
   echo "installing requirements.txt into $VENV (torch is large: a few minutes the first time) ..."
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
   sha256sum requirements.txt > "$VENV/.requirements.sha256"
+fi
+if [ "$("$VENV/bin/python" -I -c 'import grading, os; print(os.path.dirname(os.path.dirname(grading.__file__)))' 2>/dev/null)" != "$PWD" ]; then
+  echo "installing this folder's code (grading, tools) into $VENV ..."
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 fi
 export PATH="$VENV/bin:$PATH"
 

@@ -4,26 +4,20 @@
 """
 import argparse
 from collections import defaultdict
-from pathlib import Path
 
-from nbgrader.api import Gradebook
-
-ASSIGNMENT = "lab2_regularization"
-ROOT = Path(__file__).resolve().parents[1]
-PARTS = ["relu", "sigmoid", "tanh", "forward", "l2", "dropout"]
+from tools import course
 
 
-def scores(course=ROOT):
+def scores(folder=course.ROOT):
     """student -> {part: points} for the autograded parts, plus 'auto', 'manual_pending' and 'max_auto'."""
     table = {}
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
-        for submission in gb.assignment_submissions(ASSIGNMENT):
+    with course.gradebook(folder) as gb:
+        for submission in gb.assignment_submissions(course.ASSIGNMENT):
             row = defaultdict(float)
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    part = grade.cell.name.split("_")[0]
-                    if grade.auto_score is not None and not grade.cell.name.startswith("q"):
-                        row[part] += grade.score
+                    if grade.auto_score is not None and not course.is_manual(grade.name):
+                        row[course.part(grade.name)] += grade.score
                         row["auto"] += grade.score
                         row["max_auto"] += grade.max_score
                     elif grade.needs_manual_grade:
@@ -32,26 +26,20 @@ def scores(course=ROOT):
     return table
 
 
-def gradebook_rows(course=ROOT):
-    """(student, cell, auto_score, manual_score, needs_manual_grade, max_score) for every grade."""
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
-        return sorted((s.student_id, g.name, g.auto_score, g.manual_score, g.needs_manual_grade, g.max_score)
-                      for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades)
-
-
 def format_table(table):
-    head = f"{'student':20s}" + "".join(f"{p:>9s}" for p in PARTS) + f"{'auto':>8s}{'max':>6s}{'to grade by hand':>18s}"
+    head = f"{'student':20s}" + "".join(f"{p:>9s}" for p in course.PARTS) + \
+        f"{'auto':>8s}{'max':>6s}{'to grade by hand':>18s}"
     lines = [head, "-" * len(head)]
     for student in sorted(table):
         row = table[student]
-        lines.append(f"{student:20s}" + "".join(f"{row.get(p, 0):9.0f}" for p in PARTS)
+        lines.append(f"{student:20s}" + "".join(f"{row.get(p, 0):9.0f}" for p in course.PARTS)
                      + f"{row.get('auto', 0):8.0f}{row.get('max_auto', 0):6.0f}{row.get('manual_pending', 0):18.0f}")
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(ROOT))
+    parser.add_argument("--course", default=str(course.ROOT))
     print(format_table(scores(parser.parse_args().course)))
 
 

@@ -9,16 +9,10 @@ A finding is a reason to look, not a verdict: the evidence says what to look at.
 """
 import argparse
 import re
-import sys
 from pathlib import Path
 
-import nbformat
-
-ASSIGNMENT = "lab2_regularization"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "grading"))
-import source_rules  # noqa: E402  (grading/source_rules.py: the rules autograde applies, outside the kernel)
+from grading import source_rules  # the rules autograde applies, outside the kernel
+from tools import course
 
 BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is unreachable|ConnectionRefusedError|"
                             r"BlockingIOError|Resource temporarily unavailable|MemoryError|CellTimeoutError|"
@@ -32,21 +26,17 @@ KINDS = {"tampering": "tampering with the grading kernel ({rule}; every test aft
          "helper_redefined": "redefines a check helper ({rule})", "syntax": "does not parse"}
 
 
-def meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
 def where(cell, index):
-    gid = meta(cell).get("grade_id") if cell is not None else None
+    gid = course.meta(cell).get("grade_id") if cell is not None else None
     return f"cell {index + 1}" + (f" ({gid})" if gid else "")
 
 
 def check_submission(submitted, release, autograded):
     findings = []
-    locked = {meta(c)["grade_id"]: c for c in release.cells if meta(c).get("locked")}
+    locked = {course.meta(c)["grade_id"]: c for c in release.cells if course.meta(c).get("locked")}
     seen = set()
     for i, cell in enumerate(submitted.cells):
-        gid = meta(cell).get("grade_id")
+        gid = course.meta(cell).get("grade_id")
         if gid in locked:
             seen.add(gid)
             if cell.source != locked[gid].source:
@@ -79,20 +69,20 @@ def check_submission(submitted, release, autograded):
     return findings
 
 
-def report(course=ROOT):
-    course = Path(course)
-    release = nbformat.read(str(course / "release" / ASSIGNMENT / NOTEBOOK), as_version=4)
+def report(folder=course.ROOT):
+    folder = Path(folder)
+    release = course.read(course.release_nb(folder))
     result = {}
-    for folder in sorted((course / "submitted").iterdir()):
-        path = folder / ASSIGNMENT / NOTEBOOK
+    for student in sorted(p.name for p in (folder / "submitted").iterdir()):
+        path = course.submitted_nb(folder, student)
         if not path.exists():
             continue
-        graded_path = course / "autograded" / folder.name / ASSIGNMENT / NOTEBOOK
-        graded = nbformat.read(str(graded_path), as_version=4) if graded_path.exists() else None
-        findings = check_submission(nbformat.read(str(path), as_version=4), release, graded)
+        graded_path = course.autograded_nb(folder, student)
+        graded = course.read(graded_path) if graded_path.exists() else None
+        findings = check_submission(course.read(path), release, graded)
         if graded is None:
             findings.append(("not autograded", "no notebook in autograded/: grade by hand"))
-        result[folder.name] = findings
+        result[student] = findings
     return result
 
 
@@ -110,10 +100,10 @@ def as_markdown(result):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(ROOT))
-    course = Path(parser.parse_args().course)
-    text = as_markdown(report(course))
-    (course / "integrity_report.md").write_text(text, encoding="utf-8")
+    parser.add_argument("--course", default=str(course.ROOT))
+    folder = Path(parser.parse_args().course)
+    text = as_markdown(report(folder))
+    (folder / "integrity_report.md").write_text(text, encoding="utf-8")
     print(text)
 
 

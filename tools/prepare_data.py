@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tools.course import ROOT
+
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
-DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "mnist"
+DEFAULT_SHARED = ROOT.parent / "shared" / "mnist"
 
 
 def has_mnist(raw: Path) -> bool:
@@ -82,7 +84,7 @@ def build_mnist_folder(dest: Path, shared: Path = DEFAULT_SHARED, n_train: int =
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dest", default=str(Path(__file__).resolve().parents[1] / "data"))
+    parser.add_argument("--dest", default=str(ROOT / "data"))
     parser.add_argument("--shared", default=str(DEFAULT_SHARED))
     args = parser.parse_args()
     print(build_mnist_folder(Path(args.dest), Path(args.shared)))

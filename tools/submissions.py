@@ -9,35 +9,17 @@ score follows from the notebook's own points.
 """
 import argparse
 import copy
-import re
 from pathlib import Path
 
 import nbformat
 
-ASSIGNMENT = "lab2_regularization"
-ROOT = Path(__file__).resolve().parents[1]
-_MARKERS = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
-
-
-def nbgrader_meta(cell):
-    return cell.metadata.get("nbgrader", {})
-
-
-def read(path):
-    return nbformat.read(str(path), as_version=4)
+from tools import course
 
 
 def solutions(source_nb):
     """grade_id -> the answer cell's source as a student would write it (solution markers dropped)."""
-    return {nbgrader_meta(c)["grade_id"]: "\n".join(l for l in c.source.splitlines() if not _MARKERS.match(l))
-            .replace("**参考要点**:", "")
-            for c in source_nb.cells if nbgrader_meta(c).get("solution")}
-
-
-def test_points(source_nb):
-    """grade_id -> points of every autograded test cell."""
-    return {m["grade_id"]: float(m["points"]) for m in map(nbgrader_meta, source_nb.cells)
-            if m.get("grade") and not m.get("solution")}
+    return {course.meta(c)["grade_id"]: course.strip_markers(c.source).replace("**参考要点**:", "")
+            for c in source_nb.cells if course.meta(c).get("solution")}
 
 
 def edit(text, old, new, count=1):
@@ -51,7 +33,7 @@ def fill(release_nb, answers):
     """The release notebook with the given answer cells (grade_id -> source) replaced."""
     nb = copy.deepcopy(release_nb)
     for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
+        gid = course.meta(cell).get("grade_id")
         if gid in answers:
             cell.source = answers[gid]
     return nb
@@ -60,8 +42,8 @@ def fill(release_nb, answers):
 def samples(source_nb):
     """student id -> (answers, grade_ids of the test cells it should fail, what it shows)."""
     sol = solutions(source_nb)
-    tests = set(test_points(source_nb))
-    parts = lambda *names: {gid for gid in tests if gid.split("_")[0] in names}
+    tests = set(course.autograded_points(source_nb))
+    parts = lambda *names: {gid for gid in tests if course.part(gid) in names}
     mistakes = {
         "relu_impl": edit(sol["relu_impl"], "torch.where(x > 0,", "torch.where(x >= 0,"),
         "sigmoid_impl": edit(sol["sigmoid_impl"], "return s * (1 - s)", "return s * (1 + s)"),
@@ -84,30 +66,29 @@ def samples(source_nb):
 
 
 def expected_points(source_nb, failing):
-    return sum(p for gid, p in test_points(source_nb).items() if gid not in failing)
+    return sum(p for gid, p in course.autograded_points(source_nb).items() if gid not in failing)
 
 
-def write_submission(course, student, nb):
-    path = Path(course) / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+def write_submission(folder, student, nb):
+    path = course.submitted_nb(folder, student)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
 
 
-def write_samples(course=ROOT):
-    course = Path(course)
-    source_nb = read(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-    release_nb = read(course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+def write_samples(folder=course.ROOT):
+    folder = Path(folder)
+    source_nb, release_nb = course.read(course.source_nb(folder)), course.read(course.release_nb(folder))
     result = {}
     for student, (answers, failing, what) in samples(source_nb).items():
-        write_submission(course, student, fill(release_nb, answers))
+        write_submission(folder, student, fill(release_nb, answers))
         result[student] = (expected_points(source_nb, failing), what)
     return result
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(ROOT))
+    parser.add_argument("--course", default=str(course.ROOT))
     args = parser.parse_args()
     for student, (points, what) in write_samples(args.course).items():
         print(f"{student:18s} expected auto score {points:5.1f}  ({what})")

@@ -20,9 +20,11 @@ import shutil
 import sys
 import tempfile
 
+from tools import course
+
 FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
 WORK, TMPDIR = "/tmp/work", "/tmp/tmp"  # the kernel's working directory and temp folder, both in its tmpfs
-DISK_BUDGET = int(os.environ.get("LAB2_DISK_BUDGET_MB", "512")) << 20  # everything the kernel writes
+DISK_BUDGET = course.disk_budget_bytes()  # everything the kernel writes
 LIMITS = {  # per kernel; grading needs about 1 GB and a few seconds of CPU
     resource.RLIMIT_AS: 6 << 30,       # torch alone maps about 3.7 GB of address space
     resource.RLIMIT_CPU: 600,

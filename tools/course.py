@@ -1,0 +1,210 @@
+"""The course's names and conventions, in one place: everything else imports them from here.
+
+- what the assignment is called and where its notebooks are (the master, the release, a student's);
+- the parts it grades, and how a grade id names its part (`relu_value` -> `relu`, `q3_answer` -> `q3`);
+- nbgrader's cell metadata, and the gradebook;
+- the master's cells, picked by their tags, with the solutions in or out (one way to run the master);
+- a fresh course copy, the release generated in it;
+- every environment variable the course reads and every limit, with its default (README, "Settings").
+"""
+import os
+import re
+import shutil
+import subprocess
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "lab2_regularization"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+PARTS = ("relu", "sigmoid", "tanh", "forward", "l2", "dropout")  # autograded, in notebook order
+QUESTIONS = tuple(f"q{i}" for i in range(1, 6))                 # the 思考题, graded by hand
+COURSE_ID = "dl-lab2-regularization"
+
+
+# ---------------------------------------------------------------- settings: environment variables and limits
+def _number(name, default):
+    return float(os.environ.get(name, default))
+
+
+def cell_timeout():
+    """Seconds one cell may run under autograde; a first timeout interrupts it, a second stops the notebook."""
+    return int(_number("LAB2_CELL_TIMEOUT", 120))
+
+
+def notebook_timeout():
+    """Seconds of wall clock for one whole notebook under autograde."""
+    return _number("LAB2_NOTEBOOK_TIMEOUT", 600)
+
+
+def disk_budget_bytes():
+    """Everything one grading kernel may write (the size of its tmpfs)."""
+    return int(_number("LAB2_DISK_BUDGET_MB", 512)) << 20
+
+
+def student_timeout():
+    """Seconds tools/autograde_parallel.py waits for one student: the notebook's budget and nbgrader's own work."""
+    return notebook_timeout() + 300
+
+
+def sandbox_on():
+    return os.environ.get("LAB2_SANDBOX", "on") != "off"
+
+
+SANDBOX_MISSING = (
+    "自动评分拒绝运行:找不到沙箱工具 bubblewrap(bwrap)。学生代码会以你的权限运行,能读写成绩库和其他学生的作业。\n"
+    "请安装它(Debian/Ubuntu: sudo apt-get install bubblewrap)后重试;如果确实要在没有沙箱的情况下评分,"
+    "请显式设置 LAB2_SANDBOX=off。\n"
+    "Autograde refused: bubblewrap (bwrap) is not installed, and student code would run with your "
+    "rights. Install it (apt-get install bubblewrap), or set LAB2_SANDBOX=off to grade without a sandbox.")
+
+
+# ---------------------------------------------------------------- the notebooks
+def source_nb(course=ROOT):
+    return Path(course) / "source" / ASSIGNMENT / NOTEBOOK
+
+
+def release_nb(course=ROOT):
+    return Path(course) / "release" / ASSIGNMENT / NOTEBOOK
+
+
+def submitted_nb(course, student):
+    return Path(course) / "submitted" / student / ASSIGNMENT / NOTEBOOK
+
+
+def autograded_nb(course, student):
+    return Path(course) / "autograded" / student / ASSIGNMENT / NOTEBOOK
+
+
+def feedback_html(course, student):
+    return Path(course) / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html"
+
+
+class _Node(dict):
+    """A notebook read as plain JSON, with nbformat's attribute access (where nbformat is not installed)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def read(path):
+    """A notebook (nbformat's NotebookNode; plain JSON with the same access where nbformat is missing)."""
+    try:
+        import nbformat
+    except ImportError:
+        import json
+        hook = lambda d: _Node(d, source="".join(d["source"])) if "cell_type" in d else _Node(d)
+        return json.loads(Path(path).read_text(encoding="utf-8"), object_hook=hook)
+    return nbformat.read(str(path), as_version=4)
+
+
+# ---------------------------------------------------------------- grade ids and nbgrader's cell metadata
+def meta(cell):
+    """A cell's nbgrader metadata ({} for a plain cell)."""
+    return cell.metadata.get("nbgrader", {})
+
+
+def part(grade_id):
+    """The part a grade id belongs to: every grade id starts with it (`dropout_stats` -> `dropout`)."""
+    return grade_id.split("_")[0]
+
+
+def is_manual(grade_id):
+    """A grade of a 思考题 (its answer, graded by hand, or its 0-point rubric)."""
+    return part(grade_id) in QUESTIONS
+
+
+def is_test(cell):
+    """An autograded test cell: visible tests, then the hidden test's probe line."""
+    m = meta(cell)
+    return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def autograded_points(nb):
+    """grade_id -> points of every autograded test cell."""
+    return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in nb.cells if is_test(c)}
+
+
+@contextmanager
+def gradebook(course=ROOT):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+        yield gb
+
+
+def gradebook_rows(course=ROOT):
+    """(student, cell, auto_score, manual_score, needs_manual_grade, max_score) for every grade, sorted."""
+    with gradebook(course) as gb:
+        return sorted((s.student_id, g.name, g.auto_score, g.manual_score, g.needs_manual_grade, g.max_score)
+                      for s in gb.assignment_submissions(ASSIGNMENT) for nb in s.notebooks for g in nb.grades)
+
+
+def cell_scores(course, student):
+    """grade_id -> score of one student's autograded test cells, from the gradebook."""
+    with gradebook(course) as gb:
+        grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).grades
+        return {g.name: g.score for g in grades if not is_manual(g.name)}
+
+
+# ---------------------------------------------------------------- the master's cells
+MARKERS = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+
+
+def strip_markers(source):
+    """A master cell's source with nbgrader's region markers taken out (the solution stays in)."""
+    return "\n".join(line for line in source.splitlines() if not MARKERS.match(line))
+
+
+# The master tags its code cells (tests/test_metadata.py checks it): every experiment cell carries
+# EXPERIMENT (autograde keeps the student's own run of it), and a cell that runs an experiment also carries
+# RUN and the experiment's own tag; a cell that only defines carries the experiment's tag without RUN.
+EXPERIMENT, RUN = "lab2-experiment", "lab2-run"
+EXPERIMENTS = ("activations", "gradient_vanishing", "relu_death", "l2", "dropout")
+
+
+def tags(cell):
+    return set(cell.metadata.get("tags", []))
+
+
+def experiment_of(cell):
+    names = {t[len("lab2-"):] for t in tags(cell)} & set(EXPERIMENTS)
+    return names.pop() if names else None
+
+
+def master_cells(tests=False, runs=EXPERIMENTS, nb=None):
+    """The master's code cells, solutions in and markers out, in order: the setup, the definitions, the
+    answers; the test cells when `tests`; of the cells that run an experiment, those of the experiments in
+    `runs`. Picked by tag, never by their text."""
+    nb = nb or read(source_nb())
+    picked = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or (is_test(cell) and not tests):
+            continue
+        if RUN in tags(cell) and experiment_of(cell) not in runs:
+            continue
+        picked.append(cell)
+    return picked
+
+
+# ---------------------------------------------------------------- a course copy
+def generate_release(course):
+    """nbgrader generate_assignment in `course`, then the root copy of the release; return the release."""
+    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=WARN"], cwd=course,
+                   check=True)
+    shutil.copyfile(release_nb(course), Path(course) / NOTEBOOK)
+    return release_nb(course)
+
+
+def copy_course(dest, data=None):
+    """A fresh course in `dest`: the config, grading/ and source/ (and a data folder), the release generated."""
+    dest = Path(dest)
+    for name in ("nbgrader_config.py", "grading", "source"):
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest / name)
+    if data is not None:
+        shutil.copytree(data, dest / "data")
+    generate_release(dest)
+    return dest
