@@ -27,6 +27,7 @@ import asyncio
 import atexit
 import base64
 import json
+import math
 import os
 import re
 import secrets
@@ -199,7 +200,7 @@ class SafeExecute(Execute):
                                 "kernel).").tag(config=True)
 
     async def _async_handle_timeout(self, timeout, cell=None):
-        if time.monotonic() >= self._lab2_deadline:
+        if self._lab2_budget_bound or time.monotonic() >= self._lab2_deadline:
             raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
         self._lab2_timeouts = getattr(self, "_lab2_timeouts", 0) + 1
         if self._lab2_timeouts > 1:
@@ -207,12 +208,14 @@ class SafeExecute(Execute):
         return await super()._async_handle_timeout(timeout, cell)
 
     def _get_timeout(self, cell):
-        """A cell may run `timeout` seconds, and never past the notebook's deadline."""
+        """A cell may run `timeout` seconds, and never past the notebook's deadline; when the deadline is the
+        nearer, the timeout is the notebook's (a budget), not the cell's."""
         left = self._lab2_deadline - time.monotonic()
         if left <= 0:
             raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
         timeout = super()._get_timeout(cell)
-        return max(1, int(min(timeout, left) if timeout else left))
+        self._lab2_budget_bound = not timeout or left < timeout
+        return math.ceil(left if self._lab2_budget_bound else timeout)
 
     # ---- one kernel per notebook, in an IPC folder of its own
     def _sandboxed(self):
@@ -260,7 +263,7 @@ class SafeExecute(Execute):
         self._lab2_start = time.monotonic()
         self._lab2_deadline = self._lab2_start + course.notebook_timeout()
         self._lab2_timing = {"started_at": time.time(), "cells": []}
-        self._lab2_timeouts = 0
+        self._lab2_timeouts, self._lab2_budget_bound = 0, False
         self._lab2_seed = secrets.randbits(62)  # this run's inputs: nobody can know them in advance
         self.nb = nb
         self._lab2_findings = source_rules.scan_notebook(nb, executed(nb))
