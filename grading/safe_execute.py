@@ -32,6 +32,7 @@ import os
 import re
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -233,7 +234,10 @@ class SafeExecute(Execute):
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
         km.lab2_started = time.monotonic()
-        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder)
+        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
+        # a kernel that fails is recorded in its notebook and in the integrity report
+        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
         return km, folder
 
     _new_kernel = run_sync(_async_new_kernel)
