@@ -2,7 +2,7 @@
 import re
 
 from grading import lab2_grader, safe_execute
-from tools.course import PARTS, QUESTIONS, meta, part
+from tools.course import EXPERIMENT, EXPERIMENTS, PARTS, QUESTIONS, RUN, experiment_of, meta, part, tags
 
 
 
@@ -71,3 +71,18 @@ def test_each_question_has_a_rubric_for_the_grader(source_nb):
         assert sum(shares) == 7 and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
         answer = meta(cells[i + 1])
         assert answer["grade_id"] == rubric["grade_id"].replace("_rubric", "_answer") and answer["points"] == 7
+
+
+def test_every_experiment_cell_is_tagged(source_nb):
+    """What autograde skips and the tests select is decided by tags: every code cell outside nbgrader's cells is
+    an experiment (tools.course.EXPERIMENT); a cell that runs an experiment carries RUN and that experiment's
+    tag, and each experiment has its runs."""
+    runs = set()
+    for cell in source_nb.cells:
+        if cell.cell_type != "code" or meta(cell):
+            continue
+        assert EXPERIMENT in tags(cell), f"an untagged code cell: {cell.source[:80]!r}"
+        if RUN in tags(cell):
+            assert experiment_of(cell), f"a run cell of no experiment: {cell.source[:80]!r}"
+            runs.add(experiment_of(cell))
+    assert runs == set(EXPERIMENTS)
