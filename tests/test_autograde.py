@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_course, nbgrader
 from tools import autograde_parallel, grade_table, submissions
-from tools.course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, gradebook, gradebook_rows, meta
+from tools.course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
 
 pytestmark = pytest.mark.slow  # autograde of the sample class with the real nbgrader
 
@@ -28,7 +28,7 @@ def test_complete_solution_runs_every_graded_cell_and_no_experiment(course, grad
     """Autograde runs the setup, the answers and the tests, without an error; the experiments are the
     student's own run (tests/test_experiments.py runs them)."""
     from grading.student_runs import MARK_EMPTY
-    nb = nbformat.read(str(course / "autograded" / "sample_complete" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    nb = nbformat.read(str(autograded_nb(course, "sample_complete")), 4)
     errors = [(i, o.ename, o.evalue) for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors
@@ -56,13 +56,13 @@ def test_kernel_leaves_only_the_notebook_in_the_student_folder(course, graded_sa
     """The sandboxed kernel's temporary files (torch's caches, matplotlib's config) go to its private
     /tmp, not into autograded/<student>/ next to the notebook."""
     for student in graded_samples:
-        folder = course / "autograded" / student / ASSIGNMENT
+        folder = autograded_nb(course, student).parent
         assert sorted(p.name for p in folder.iterdir()) == [f"{ASSIGNMENT}.ipynb"], (student, list(folder.iterdir()))
 
 
 def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_samples):
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
-    pages = {s: (course / "feedback" / s / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+    pages = {s: feedback_html(course, s).read_text(encoding="utf-8")
              for s in graded_samples}
     for student, page in pages.items():
         for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点", "MARK SCHEME", "评分要点"):
@@ -87,7 +87,7 @@ def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_s
     assert autograde_parallel.autograde_parallel(parallel, workers=2, quiet=True) == {}
     assert gradebook_rows(parallel) == gradebook_rows(course)
     for student in graded_samples:
-        assert (parallel / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").exists()
+        assert autograded_nb(parallel, student).exists()
 
 
 def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
@@ -113,12 +113,12 @@ def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
     nbgrader(course, "autograde", ASSIGNMENT, "--student", "own_run", "--force")
     scores = cell_scores(course, "own_run")
     assert sum(scores.values()) == 65, scores
-    graded = nbformat.read(str(course / "autograded" / "own_run" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+    graded = nbformat.read(str(autograded_nb(course, "own_run")), 4)
     for cell in (c for c in graded.cells if EXPERIMENT in c.metadata.get("tags", [])):
         kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]
         assert cell.outputs[0].text == MARK_KEPT and "82.1%" in cell.outputs[1].text, kinds
         assert kinds[2] == ("display_data", ["image/png", "text/plain"]), kinds
     assert graded.metadata["lab2_grading"]["findings"] == [], "code that never ran cost or flagged something"
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--student", "own_run", "--force")
-    page = (course / "feedback" / "own_run" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text(encoding="utf-8")
+    page = feedback_html(course, "own_run").read_text(encoding="utf-8")
     assert MARK_KEPT.strip() in page and "alert('TA')" not in page

@@ -11,7 +11,7 @@ import pytest
 from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
-from tools.course import ASSIGNMENT, PARTS, autograded_points, gradebook, meta, part
+from tools.course import ASSIGNMENT, PARTS, autograded_nb, autograded_points, gradebook, meta, part
 
 pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
 
@@ -39,7 +39,7 @@ def graded_corpus(tmp_path_factory, mnist_dir):
     assert not failures, failures
     results = {}
     for variant in VARIANTS:
-        nb = nbformat.read(str(course / "autograded" / variant.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"), 4)
+        nb = nbformat.read(str(autograded_nb(course, variant.name)), 4)
         cells = {}
         for cell in nb.cells:
             gid = meta(cell).get("grade_id")

@@ -23,7 +23,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
 from tools import submissions
-from tools.course import ASSIGNMENT, gradebook, gradebook_rows
+from tools.course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows
 
 pytestmark = pytest.mark.slow  # a Jupyter server and a browser
 
@@ -129,7 +129,7 @@ def test_formgrader_autograde_is_sandboxed_and_writes_the_rows_of_the_command_li
         server, autograded_from_the_page, tmp_path, mnist_dir):
     course = server[0]
     assert "Successfully autograded" in autograded_from_the_page, autograded_from_the_page
-    graded = nbformat.read(str(course / "autograded" / STUDENT / ASSIGNMENT / NOTEBOOK), as_version=4)
+    graded = nbformat.read(str(autograded_nb(course, STUDENT)), as_version=4)
     printed = "".join(o.get("text", "") for c in graded.cells for o in c.get("outputs", []))
     assert "SEES THE COURSE: False" in printed, "the Formgrader's kernel saw the course: it was not sandboxed"
     assert graded.metadata["lab2_grading"]["decided_outside_the_kernel"]
@@ -174,7 +174,7 @@ def test_release_and_feedback_show_no_rubric(server, browser, autograded_from_th
     text = browser.find_element(By.TAG_NAME, "body").text
     assert "思考题1" in text and "评分要点" not in text
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
-    browser.get((course / "feedback" / STUDENT / ASSIGNMENT / f"{ASSIGNMENT}.html").as_uri())
+    browser.get(feedback_html(course, STUDENT).as_uri())
     text = browser.find_element(By.TAG_NAME, "body").text
     browser.save_screenshot(str(shots / "feedback.png"))
     assert "思考题1" in text and "评分要点" not in text and "MARK SCHEME" not in text

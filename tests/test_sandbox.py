@@ -15,7 +15,7 @@ import pytest
 from adversarial import SECRET, attacks, submission
 from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
 from tools import autograde_parallel, integrity_report, submissions
-from tools.course import ASSIGNMENT, autograded_nb, autograded_points, cell_scores, part
+from tools.course import ASSIGNMENT, autograded_nb, autograded_points, cell_scores, feedback_html, part
 
 pytestmark = pytest.mark.slow  # grades an adversarial batch
 
@@ -99,7 +99,7 @@ def blocked(course, listener, protected, attack):
     if check == "no_leak":
         return SECRET not in text and "LEAK" not in text
     if check == "no_leak_in_feedback":  # the kernel's own history is the student's; the feedback is not
-        page = course / "feedback" / attack.name / ASSIGNMENT / f"{ASSIGNMENT}.html"
+        page = feedback_html(course, attack.name)
         return page.exists() and SECRET not in page.read_text(encoding="utf-8")
     if check == "gradebook_intact":
         return "REWROTE" not in text
