@@ -41,6 +41,7 @@ _get = lambda name: _TB[name].__get__  # noqa: E731  (tensor properties: dtype, 
 _dtype_of, _shape_of, _requires_grad_of, _grad_of = (_get(n) for n in ("dtype", "shape", "requires_grad", "grad"))
 _backward = _torch.autograd.backward
 _no_grad, _manual_seed, _Generator = _torch.no_grad, _torch.manual_seed, _torch.Generator
+_ndcopy = _np.ndarray.copy  # a method of a built-in type: student code cannot replace it
 _savez, _sha256, _b64encode = _np.savez, _hashlib.sha256, _base64.b64encode
 _DTYPES = {"float32": _torch.float32, "float64": _torch.float64}
 # dtypes that travel as themselves; other floating dtypes travel as float64 (the dtype is reported as it was)
@@ -118,7 +119,8 @@ class _Collector:
                 return info  # complex and the like: no data, the grader says which dtype it got
             t = _TB["double"](t)
         name = f"a{_len(self.arrays)}"
-        self.arrays[name] = _numpy(_contiguous(t))
+        # a copy, taken now: .numpy() shares the tensor's memory, which the student's later calls could rewrite
+        self.arrays[name] = _ndcopy(_numpy(_contiguous(t)))
         info["array"] = name
         return info
 

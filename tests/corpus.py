@@ -262,6 +262,15 @@ class MyReLU:
 '''), wrong_cells | {"relu_value"}, may_fail_anywhere=True)
     add("trick_skip_execution_tag_on_tests", TRICK, wrong, wrong_cells, tag_tests=True)
 
+    # the same mask every call, and each call rewrites the results the grader already holds (a tensor's memory
+    # is shared with what .numpy() gave): the probe copies every result when it records it
+    add("trick_rewrite_earlier_results", TRICK, drop_fn(
+        "    if dropout == 1:\n        return torch.zeros_like(X)\n    if dropout == 0:\n        return X\n"
+        "    mask = (torch.rand(X.shape, generator=torch.Generator().manual_seed(0)) > dropout).to(X.dtype)\n"
+        "    out = mask * X / (1.0 - dropout)\n"
+        "    for old in _results:\n        if old.shape == out.shape:\n            old.mul_(torch.flip(mask, [0]))\n"
+        "    _results.append(out)\n    return out\n_results = []\n"), {"dropout_mask"})
+
     # ------------------------------------------------------------------ tricks against the kernel
     # Each is a cell of its own before the first answer (or code in an answer cell), with the mistakes above.
     # The points are decided outside the kernel, so none of them can pay; each is also a grading fact (every

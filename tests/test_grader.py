@@ -57,6 +57,11 @@ MISTAKES = [  # (grade id, the wrong code, the mistake id, text of the message)
     ("l2_value", "def W(w): return torch.sum(w.pow(2))", "l2_missing_half", "忘了除以 2"),
     ("l2_grad", "def W(w): return torch.tensor(torch.sum(w.pow(2)).item() / 2)", "l2_cut_from_graph", "计算图"),
     ("dropout_stats", "def W(X, p):\n    return (torch.rand(X.shape) > p).to(X.dtype) * X", "dropout_no_rescale", "1/(1-p)"),
+    ("dropout_mask", "_kept = []\ndef W(X, p):\n    if p in (0, 1):\n        return X * (1 - p)\n"
+     "    m = (torch.rand(X.shape, generator=torch.Generator().manual_seed(0)) > p).to(X.dtype)\n"
+     "    out = m * X / (1 - p)\n    for old in _kept:\n        if old.shape == out.shape:\n"
+     "            old.mul_(torch.flip(m, [0]))  # rewrites a result the grader already holds\n"
+     "    _kept.append(out)\n    return out", "dropout_same_mask", "相同的掩码"),
     ("forward_relu", "class W(Network):\n    def forward(self, x): return self.activation(super().forward(x))",
      "forward_mismatch", "输出层后不接激活"),
 ]
