@@ -1,7 +1,7 @@
 """nbgrader configuration of the lab2_regularization course (run nbgrader from this folder).
 
 The grading code is the package `grading` of this folder (pyproject.toml; tools/env.sh installs it), the
-course's names and settings are in tools/course.py.
+course's names and settings are in course.py.
 """
 import os
 import sys
@@ -24,7 +24,7 @@ from grading.feedback import HideHiddenTests  # noqa: E402
 from grading.rubrics import SaveAutoGradesAndRubrics  # noqa: E402
 from grading.safe_execute import SafeExecute  # noqa: E402
 from grading.student_runs import KeepStudentRuns  # noqa: E402
-from tools import course  # noqa: E402
+import course  # noqa: E402
 
 c = get_config()  # noqa: F821
 

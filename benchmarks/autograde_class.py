@@ -17,8 +17,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools import autograde_parallel, course, prepare_data, submissions
-from tools.course import ASSIGNMENT, gradebook_rows
+import course
+from tools import autograde_parallel, prepare_data, submissions
+from course import ASSIGNMENT, gradebook_rows
 
 
 def make_class(folder, data, n):

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tools import course, prepare_data
+import course
+from tools import prepare_data
 
 HERE = Path(__file__).resolve().parent
 EXPERIMENTS = ("gradient_vanishing", "relu_death", "dropout")  # the master's tags lab2-<experiment>

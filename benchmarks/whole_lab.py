@@ -15,7 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
-from tools import course
+import course
 
 
 def main():

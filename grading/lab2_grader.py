@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from grading import lab2_probe
-from tools.course import part as _part
+from course import part as _part
 
 MAX_MESSAGE_BYTES = 64 << 20   # one probe message, as text
 MAX_ARRAY_BYTES = 256 << 20    # all arrays of one message, unpacked

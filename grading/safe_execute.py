@@ -43,7 +43,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
 from grading import lab2_grader, lab2_probe, source_rules, student_runs
-from tools import course
+import course
 
 # Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's.
 FAULTS = (Exception, asyncio.CancelledError)

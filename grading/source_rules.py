@@ -19,7 +19,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from tools import course
+import course
 
 # ---------------------------------------------------------------- the rules
 LIBRARY = {  # a part's own ready-made implementation (the last name of an attribute chain or an import)

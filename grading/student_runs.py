@@ -1,7 +1,7 @@
 """The experiments in a submission are the student's own run: autograde does not run them again.
 
 The master tags every experiment cell (a code cell that earns no points and that no test needs) with
-tools.course.EXPERIMENT. Autograde keeps what the student's own run printed and drew in those cells (KeepStudentRuns
+course.EXPERIMENT. Autograde keeps what the student's own run printed and drew in those cells (KeepStudentRuns
 replaces nbgrader's ClearOutput), does not execute them (grading/safe_execute.py), and marks them so that the
 autograded notebook, the Formgrader and the feedback say whose run it is. The tests, the answer cells and any
 cell the student added run fresh, so nothing written in an experiment cell can change a grade.
@@ -17,7 +17,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.preprocessors import ClearOutput
 
-from tools.course import EXPERIMENT
+from course import EXPERIMENT
 
 SAFE_MIMES = ("text/plain", "image/png", "image/jpeg")
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}

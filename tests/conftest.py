@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tools import prepare_data, submissions
-from tools.course import ASSIGNMENT, copy_course, read, release_nb, source_nb
+from course import ASSIGNMENT, copy_course, read, release_nb, source_nb
 
 SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import nbformat
 
 from tools import submissions
-from tools.course import is_test, meta, part
+from course import is_test, meta, part
 
 CORRECT, MISTAKE, POLICY, TRICK = "correct", "mistake", "policy", "trick"
 

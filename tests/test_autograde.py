@@ -7,7 +7,7 @@ import pytest
 
 from conftest import make_course, nbgrader
 from tools import autograde_parallel, grade_table, submissions
-from tools.course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
+from course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
 
 pytestmark = pytest.mark.slow  # autograde of the sample class with the real nbgrader
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import SOURCE_NB
-from tools.course import ROOT
+from course import ROOT
 
 pytestmark = pytest.mark.slow  # runs the whole master, twice
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from tools.course import ROOT
+from course import ROOT
 
 pytestmark = pytest.mark.slow  # runs the demo
 

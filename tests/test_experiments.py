@@ -8,7 +8,7 @@ import pytest
 from nbclient import NotebookClient
 
 from tools import prepare_data
-from tools.course import master_cells, meta, strip_markers, tags
+from course import master_cells, meta, strip_markers, tags
 
 
 def run_notebook(cells, env, cwd):

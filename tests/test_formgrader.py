@@ -23,7 +23,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
 from tools import submissions
-from tools.course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows
+from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows
 
 pytestmark = pytest.mark.slow  # a Jupyter server and a browser
 

@@ -8,7 +8,7 @@ import pytest
 
 from grading import lab2_grader, lab2_probe
 from tools import submissions
-from tools.course import autograded_points, meta, part, strip_markers
+from course import autograded_points, meta, part, strip_markers
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

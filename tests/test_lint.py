@@ -2,7 +2,7 @@
 import shutil
 import subprocess
 
-from tools.course import ROOT
+from course import ROOT
 
 
 def test_ruff_finds_nothing():

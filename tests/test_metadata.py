@@ -2,7 +2,7 @@
 import re
 
 from grading import lab2_grader, safe_execute
-from tools.course import EXPERIMENT, EXPERIMENTS, PARTS, QUESTIONS, RUN, experiment_of, meta, part, tags
+from course import EXPERIMENT, EXPERIMENTS, PARTS, QUESTIONS, RUN, experiment_of, meta, part, tags
 
 
 
@@ -75,7 +75,7 @@ def test_each_question_has_a_rubric_for_the_grader(source_nb):
 
 def test_every_experiment_cell_is_tagged(source_nb):
     """What autograde skips and the tests select is decided by tags: every code cell outside nbgrader's cells is
-    an experiment (tools.course.EXPERIMENT); a cell that runs an experiment carries RUN and that experiment's
+    an experiment (course.EXPERIMENT); a cell that runs an experiment carries RUN and that experiment's
     tag, and each experiment has its runs."""
     runs = set()
     for cell in source_nb.cells:

@@ -5,7 +5,7 @@ import sys
 import nbformat
 
 from conftest import RELEASE_NB, SOURCE_NB, nbgrader
-from tools.course import ROOT, meta
+from course import ROOT, meta
 
 
 def test_release_and_root_copy_match_a_fresh_generation():

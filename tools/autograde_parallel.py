@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from tools import course
+import course
 
 SHARED = ("nbgrader_config.py", "grading", "source", "release", "data")
 # The merge run: nbgrader's autograde without ClearOutput and Execute, so it scores the outputs

@@ -24,8 +24,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from tools import course, integrity_report  # noqa: E402
-from tools.course import PARTS, QUESTIONS  # noqa: E402
+import course  # noqa: E402
+from tools import integrity_report  # noqa: E402
+from course import PARTS, QUESTIONS  # noqa: E402
 
 
 def gather(folder):

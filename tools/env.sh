@@ -12,7 +12,7 @@ if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
   sha256sum requirements.txt > "$VENV/.requirements.sha256"
 fi
-if [ "$("$VENV/bin/python" -I -c 'import grading, os; print(os.path.dirname(os.path.dirname(grading.__file__)))' 2>/dev/null)" != "$PWD" ]; then
+if [ "$("$VENV/bin/python" -I -c 'import course, grading, os; print(os.path.dirname(course.__file__))' 2>/dev/null)" != "$PWD" ]; then
   echo "installing this folder's code (grading, tools) into $VENV ..."
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 fi

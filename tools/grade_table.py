@@ -5,7 +5,7 @@
 import argparse
 from collections import defaultdict
 
-from tools import course
+import course
 
 
 def scores(folder=course.ROOT):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tools.course import ROOT
+from course import ROOT
 
 FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
          "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from tools import course
+import course
 
 
 def solutions(source_nb):

@@ -20,7 +20,7 @@ import shutil
 import sys
 import tempfile
 
-from tools import course
+import course
 
 FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
 WORK, TMPDIR = "/tmp/work", "/tmp/tmp"  # the kernel's working directory and temp folder, both in its tmpfs

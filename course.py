@@ -14,7 +14,7 @@ import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent  # this checkout: its master, its code; a tool works on --course or the current folder
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 PARTS = ("relu", "sigmoid", "tanh", "forward", "l2", "dropout")  # autograded, in notebook order
@@ -201,7 +201,7 @@ def generate_release(course):
 def copy_course(dest, data=None):
     """A fresh course in `dest`: the config, grading/ and source/ (and a data folder), the release generated."""
     dest = Path(dest)
-    for name in ("nbgrader_config.py", "grading", "source"):
+    for name in ("nbgrader_config.py", "course.py", "grading", "source"):
         src = ROOT / name
         (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest / name)
     if data is not None:
