@@ -1,7 +1,8 @@
 """The course's names and conventions, in one place: everything else imports them from here.
 
 - what the assignment is called and where its notebooks are (the master, the release, a student's);
-- the parts it grades, and how a grade id names its part (`relu_value` -> `relu`, `q3_answer` -> `q3`);
+- how a grade id names its part (`relu_value` -> `relu`, `q3_answer` -> `q3`; the parts themselves are declared
+  in grading/parts/);
 - nbgrader's cell metadata, and the gradebook;
 - the master's cells, picked by their tags, with the solutions in or out (one way to run the master);
 - a fresh course copy, the release generated in it;
@@ -17,12 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent  # this checkout: its master, its code; a tool works on --course or the current folder
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-PARTS = ("relu", "sigmoid", "tanh", "forward", "l2", "dropout")  # autograded, in notebook order
-QUESTIONS = tuple(f"q{i}" for i in range(1, 6))                 # the 思考题, graded by hand
 COURSE_ID = "dl-lab2-regularization"
 
 
 # ---------------------------------------------------------------- settings: environment variables and limits
+# The defaults of the grading limits; grading/safe_execute.py makes them nbgrader settings (c.SafeExecute.*).
 def _number(name, default):
     return float(os.environ.get(name, default))
 
@@ -37,9 +37,9 @@ def notebook_timeout():
     return _number("LAB2_NOTEBOOK_TIMEOUT", 600)
 
 
-def disk_budget_bytes():
-    """Everything one grading kernel may write (the size of its tmpfs)."""
-    return int(_number("LAB2_DISK_BUDGET_MB", 512)) << 20
+def disk_budget_mb():
+    """Everything one grading kernel may write (the size of its tmpfs), MiB."""
+    return int(_number("LAB2_DISK_BUDGET_MB", 512))
 
 
 def student_timeout():
@@ -112,11 +112,6 @@ def part(grade_id):
     return grade_id.split("_")[0]
 
 
-def is_manual(grade_id):
-    """A grade of a 思考题 (its answer, graded by hand, or its 0-point rubric)."""
-    return part(grade_id) in QUESTIONS
-
-
 def is_test(cell):
     """An autograded test cell: visible tests, then the hidden test's probe line."""
     m = meta(cell)
@@ -146,16 +141,18 @@ def cell_scores(course, student):
     """grade_id -> score of one student's autograded test cells, from the gradebook."""
     with gradebook(course) as gb:
         grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).grades
-        return {g.name: g.score for g in grades if not is_manual(g.name)}
+        return {g.name: g.score for g in grades if g.cell_type == "code"}  # the test cells (answers are markdown)
 
 
 # ---------------------------------------------------------------- the master's cells
-MARKERS = re.compile(r"^\s*### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"  # nbgrader's markers
+HIDDEN = re.compile(rf"^[ \t]*{BEGIN_HIDDEN}[ \t]*\n(.*?)^[ \t]*{END_HIDDEN}[ \t]*(?:\n|\Z)", re.S | re.M)  # the region
+MARKER_LINE = re.compile(rf"^\s*(### (BEGIN|END) SOLUTION|{BEGIN_HIDDEN}|{END_HIDDEN})\s*$")
 
 
 def strip_markers(source):
     """A master cell's source with nbgrader's region markers taken out (the solution stays in)."""
-    return "\n".join(line for line in source.splitlines() if not MARKERS.match(line))
+    return "\n".join(line for line in source.splitlines() if not MARKER_LINE.match(line))
 
 
 # The master tags its code cells (tests/test_metadata.py checks it): every experiment cell carries

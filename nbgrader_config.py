@@ -4,7 +4,6 @@ The grading code is the package `grading` of this folder (pyproject.toml; tools/
 course's names and settings are in course.py.
 """
 import os
-import sys
 
 COURSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 GRADING_DIR = os.path.join(COURSE_ROOT, "grading")
@@ -35,10 +34,11 @@ c.CourseDirectory.course_id = course.COURSE_ID
 c.ClearSolutions.code_stub = {"python": "# 在这里写你的代码\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "请在这里写下你的回答。"
 
-# Autograde runs no experiment (the student's own run is kept: grading/student_runs.py); a graded cell takes
-# well under a second, so two minutes means something is wrong (an endless loop), not a slow machine.
-# The whole notebook has LAB2_NOTEBOOK_TIMEOUT seconds (600), its kernel LAB2_DISK_BUDGET_MB of disk (512).
-c.Execute.timeout = course.cell_timeout()
+# The limits of a grading run (the cell and notebook timeouts, the disk budget, the sandbox and its resource
+# limits) are settings of SafeExecute with their own help text and defaults (grading/safe_execute.py; README,
+# "Settings"): set them here as c.SafeExecute.<name>, or with the LAB2_* environment variables.
+# nbgrader validate runs the master's cells (experiments at the small scale) with nbgrader's own Execute.
+c.Execute.timeout = 120
 # IPython's input history in memory: the sandbox's home is read-only, and a history database there only
 # prints a warning into the first cell of every graded notebook.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
@@ -62,20 +62,7 @@ c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadata
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
-# Autograde runs each student's kernel in a bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/):
-# it sees the software read-only and a private tmpfs (the disk budget), has no network, and runs under
-# limits; wherever autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is
-# SafeExecute that starts the kernel. Without bwrap, autograde refuses unless the TA opts out with
-# LAB2_SANDBOX=off.
-if course.sandbox_on():
-    import shutil
-
-    if "autograde" in sys.argv[1:3] and shutil.which("bwrap") is None:
-        sys.exit(course.SANDBOX_MISSING)
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(dict.fromkeys(filter(None, [os.path.join(GRADING_DIR, "jupyter"),
-                                                                             os.environ.get("JUPYTER_PATH")])))
-    os.environ["LAB2_COURSE_ROOT"] = COURSE_ROOT
-    c.SafeExecute.kernel_name = "lab2-sandbox"
-# A batch (`nbgrader autograde`, and tools/autograde_parallel.py's workers, which run as it) boots the next
-# notebook's kernel while nbgrader stores the last one; the Formgrader's server keeps no idle kernel.
-c.SafeExecute.prestart = "autograde" in sys.argv[1:3]
+# Autograde runs each student's kernel in a bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/): it sees
+# the software read-only and a private tmpfs (the disk budget), has no network, and runs under limits. Wherever
+# autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is SafeExecute that starts
+# the kernel and, without bwrap, refuses (c.SafeExecute.sandbox = False, or LAB2_SANDBOX=off, grades without it).

@@ -35,6 +35,8 @@ def main():
     sys.modules["lab2_probe"] = probe = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(probe)  # before any notebook code, as the grading kernel does; without a plan,
     # its hidden-test line judges in this process with grading/lab2_grader.py (as nbgrader validate does)
+    from grading import lab2_grader
+    probe.LOCAL_JUDGE = lab2_grader.check_here
 
     device = f"cuda: {torch.cuda.get_device_name()}" if torch.cuda.is_available() else "cpu"
     print(f"torch {torch.__version__}, device {device}, {os.environ['LAB2_SCALE']} scale")

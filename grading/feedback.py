@@ -2,12 +2,12 @@
 hidden tests' code (nbgrader keeps it in the autograded notebook and in tracebacks)."""
 import re
 
+import course
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 
-HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)
 REDACTED = "[隐藏测试的内容已移除]"
-MARKERS = re.compile(r"### (BEGIN|END) HIDDEN TESTS|lab2_(probe|grader)\.\w+\([^\n]*?\)|import lab2_(probe|grader)")
+MARKERS = re.compile(rf"{course.BEGIN_HIDDEN}|{course.END_HIDDEN}|lab2_(probe|grader)\.\w+\([^\n]*?\)|import lab2_(probe|grader)")
 
 
 class HideHiddenTests(ClearHiddenTests):
@@ -16,7 +16,7 @@ class HideHiddenTests(ClearHiddenTests):
     hidden-test line that a submission printed (say, from the kernel's input history)."""
 
     def preprocess(self, nb, resources):
-        self._hidden_lines = sorted({line.strip() for cell in nb.cells for block in HIDDEN.findall(cell.source)
+        self._hidden_lines = sorted({line.strip() for cell in nb.cells for block in course.HIDDEN.findall(cell.source)
                                      for line in block.splitlines() if len(line.strip()) > 6}, key=len, reverse=True)
         return super().preprocess(nb, resources)
 

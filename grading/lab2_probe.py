@@ -11,8 +11,8 @@ plan 来自内核之外的评分进程(grading/lab2_grader.py),里面是这一�
 参考值、容差、分数和指出错误的中文信息都在评分进程里;内核里的一切(包括本模块)都可能被学生
 代码改动,所以这里产出的只是数据,评分进程不信任它的任何行为。
 
-没有 plan 时(教师运行 nbgrader validate,或 benchmarks/whole_lab.py),check 在本进程里直接调用
-评分程序判定,测试不通过就抛出 AssertionError。
+没有 plan 时(教师运行 nbgrader validate,或 benchmarks/whole_lab.py),check 在本进程里调用加载探针的
+程序交给它的评分函数(LOCAL_JUDGE)判定,测试不通过就抛出 AssertionError。本模块不导入评分程序。
 """
 import base64 as _base64
 import hashlib as _hashlib
@@ -40,7 +40,7 @@ _detach, _clone, _contiguous, _numpy, _reshape, _requires_grad_, _cpu, _float_t 
 _get = lambda name: _TB[name].__get__  # noqa: E731  (tensor properties: dtype, shape, requires_grad, grad)
 _dtype_of, _shape_of, _requires_grad_of, _grad_of = (_get(n) for n in ("dtype", "shape", "requires_grad", "grad"))
 _backward = _torch.autograd.backward
-_no_grad, _manual_seed, _Generator = _torch.no_grad, _torch.manual_seed, _torch.Generator
+_no_grad, _manual_seed, _Generator, _Module = _torch.no_grad, _torch.manual_seed, _torch.Generator, _torch.nn.Module
 _ndcopy = _np.ndarray.copy  # a method of a built-in type: student code cannot replace it
 _savez, _sha256, _b64encode = _np.savez, _hashlib.sha256, _base64.b64encode
 _DTYPES = {"float32": _torch.float32, "float64": _torch.float64}
@@ -174,19 +174,21 @@ def _plain(parameter):
     return _detach(parameter) if _isinstance(parameter, _Tensor) else parameter
 
 
-class _CountingActivation:
+class _CountingActivation(_Module):
     """Stands in for the student's self.activation while Network.forward is checked: forward is graded
-    alone, with an activation the grader knows."""
+    alone, with an activation the grader knows (the torch function the plan names). A module, so that it can
+    take the place of an activation the student registered as a submodule (an nn.Module of their own)."""
 
-    def __init__(self, name):
-        self.fn, self.calls = {"relu": _VF.relu, "sigmoid": _VF.sigmoid, "tanh": _VF.tanh}[name], 0
+    def __init__(self, op):
+        _Module.__init__(self)
+        self.fn, self.calls = _getattr(_VF, op), 0
 
-    def __call__(self, x):
+    def forward(self, x):
         self.calls += 1
         return self.fn(x)
 
 
-def _forward(plan, record, network):
+def _network(plan, record, network):
     calls = []
     for case in plan["cases"]:
         entry = {}
@@ -243,7 +245,7 @@ def _function(plan, record, fn):
     return {"calls": calls}
 
 
-COLLECTORS = {"activation": _activation, "forward": _forward, "function": _function}
+COLLECTORS = {"activation": _activation, "network": _network, "function": _function}
 
 
 def collect(plan, objects):
@@ -268,12 +270,17 @@ except ImportError:  # a plain Python process (benchmarks/whole_lab.py) never pu
     _publish_display_data = None
 
 
+LOCAL_JUDGE = None  # set by whoever loads the probe outside the grading sandbox (IPython's startup file,
+# benchmarks/whole_lab.py): grading.lab2_grader.check_here, which judges in this process
+
+
 def check(grade_id, *objects, plan=None):
     """The hidden test's one line. With a plan (autograde): collect and publish the data, judge nothing.
-    Without (nbgrader validate, benchmarks): judge here, with the grader next to this file."""
+    Without (nbgrader validate, benchmarks): judge here, with the grader its loader gave (LOCAL_JUDGE)."""
     if plan is None:
-        from grading import lab2_grader  # the course's code, installed (never inside the grading sandbox)
-        lab2_grader.check_here(grade_id, objects)
+        if LOCAL_JUDGE is None:
+            raise RuntimeError("这个内核里没有评分程序:隐藏测试只能在 nbgrader validate/autograde 启动的内核里运行。")
+        LOCAL_JUDGE(grade_id, objects)
         return
     plan = _json.loads(_base64.b64decode(plan))
     if plan.get("grade_id") != grade_id:

@@ -29,25 +29,28 @@ import base64
 import json
 import math
 import os
-import re
 import secrets
 import shutil
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
-from traitlets import Bool
+from jupyter_client.kernelspec import KernelSpecManager
+from traitlets import Bool, Float, Integer, default
 
-from grading import lab2_grader, lab2_probe, source_rules, student_runs
 import course
+from grading import lab2_grader, lab2_probe, source_rules, student_runs
+from grading.lab2_grader import GraderBug
 
-# Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's.
+# Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's; a GraderBug
+# (an exception in the grader itself) is not: it stops that student's grading loudly and records nothing.
 FAULTS = (Exception, asyncio.CancelledError)
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
+KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
 
 
 def executed(nb):
@@ -66,7 +69,7 @@ def decided(cell):
 def split_test(source, grade_id):
     """(the visible tests, the hidden test's probe call) of a test cell. The hidden region of every test cell
     is one call `lab2_probe.check('<its grade id>', name, ...)` (tests/test_metadata.py checks it)."""
-    match = HIDDEN.search(source)
+    match = course.HIDDEN.search(source)
     if match is None:
         raise ValueError(f"{grade_id}: no hidden test region")
     calls = [node.value for node in ast.parse(match.group(1)).body
@@ -135,6 +138,17 @@ def verdict_outputs(verdict):
     return outputs
 
 
+@contextmanager
+def _graders_own(grade_id):
+    """Work of the grading process on data already checked: any exception here is the grader's (GraderBug)."""
+    try:
+        yield
+    except GraderBug:
+        raise
+    except Exception as err:
+        raise GraderBug(grade_id, err) from err
+
+
 class BudgetExceeded(Exception):
     """The notebook used up its wall-clock or its disk budget: grading of it stops here."""
 
@@ -150,7 +164,7 @@ STOPPED = {  # what the TA and the student read when grading of a notebook stops
 }
 
 
-class SandboxMissing(BaseException):
+class SandboxMissing(SystemExit):
     """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
 
 
@@ -194,15 +208,64 @@ class SafeExecute(Execute):
     """The grading driver: one fresh sandboxed kernel per notebook (started while nbgrader stored the previous
     one), the trust boundary for test cells, no experiment run again, budgets of time and disk per notebook.
     A first cell timeout interrupts the cell (an interruptible endless loop costs that cell only); a second one
-    means the kernel no longer answers, and grading of this notebook stops there."""
+    means the kernel no longer answers, and grading of this notebook stops there.
 
-    prestart = Bool(False, help="Start the next notebook's kernel when this one is graded, so that it boots while "
-                                "nbgrader stores this notebook (batch autograde; a Jupyter server keeps no idle "
-                                "kernel).").tag(config=True)
+    Its limits are nbgrader settings (c.SafeExecute.<name> in nbgrader_config.py or on the command line); the
+    environment variables named in their help override the defaults (course.py: the defaults)."""
+
+    cell_timeout = Integer(help="Seconds one cell may run under autograde; a first timeout interrupts the cell, a "
+                           "second stops the notebook. Default: $LAB2_CELL_TIMEOUT or 120.").tag(config=True)
+    notebook_timeout = Float(help="Seconds of wall clock for one whole notebook under autograde. "
+                             "Default: $LAB2_NOTEBOOK_TIMEOUT or 600.").tag(config=True)
+    disk_budget_mb = Integer(help="MiB one grading kernel may write in all (the size of its private /tmp). "
+                             "Default: $LAB2_DISK_BUDGET_MB or 512.").tag(config=True)
+    sandbox = Bool(help="Run each student's kernel in the bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/); "
+                   "without bwrap, autograde refuses. Default: on, unless $LAB2_SANDBOX is 'off'.").tag(config=True)
+    kernel_memory_gb = Float(6.0, help="Address space of one sandboxed kernel, GiB (torch alone maps about "
+                             "3.7 GiB).").tag(config=True)
+    kernel_cpu_seconds = Integer(600, help="CPU time of one sandboxed kernel, seconds.").tag(config=True)
+    kernel_processes = Integer(256, help="Processes of one sandboxed kernel's own uid (when grading as root).") \
+        .tag(config=True)
+    kernel_file_mb = Integer(256, help="Largest file one sandboxed kernel may write, MiB.").tag(config=True)
+    prestart = Bool(None, allow_none=True, help="Start the next notebook's kernel while nbgrader stores this one. "
+                    "Default (None): when the same nbgrader run grades another submission after this one (the command "
+                    "line's batch; the Formgrader grades one at a time and keeps no idle kernel); "
+                    "tools/autograde_parallel.py's workers set it to True.").tag(config=True)
+
+    @default("cell_timeout")
+    def _default_cell_timeout(self):
+        return course.cell_timeout()
+
+    @default("notebook_timeout")
+    def _default_notebook_timeout(self):
+        return course.notebook_timeout()
+
+    @default("disk_budget_mb")
+    def _default_disk_budget(self):
+        return course.disk_budget_mb()
+
+    @default("sandbox")
+    def _default_sandbox(self):
+        return course.sandbox_on()
+
+    def limits(self):
+        """What the sandbox's launcher enforces (grading/jupyter/kernels/lab2-sandbox/launch.py reads LAB2_LIMITS)."""
+        return {"disk_bytes": self.disk_budget_mb << 20, "address_space_bytes": int(self.kernel_memory_gb * (1 << 30)),
+                "cpu_seconds": self.kernel_cpu_seconds, "processes": self.kernel_processes,
+                "file_bytes": self.kernel_file_mb << 20}
+
+    def _more_to_grade(self, resources):
+        """Whether this nbgrader run grades another submission after this one (nbgrader's converter is the parent
+        of the exporter that made this preprocessor; its `assignments` are the submissions of this run)."""
+        converter = getattr(self.parent, "parent", None)
+        student = (resources or {}).get("nbgrader", {}).get("student")
+        folders = sorted(getattr(converter, "assignments", None) or {})
+        mine = [i for i, folder in enumerate(folders) if student and os.path.basename(os.path.dirname(folder)) == student]
+        return bool(mine) and mine[-1] < len(folders) - 1
 
     async def _async_handle_timeout(self, timeout, cell=None):
         if self._lab2_budget_bound or time.monotonic() >= self._lab2_deadline:
-            raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
+            raise BudgetExceeded("time", f"{self.notebook_timeout:.0f} s for the whole notebook")
         self._lab2_timeouts = getattr(self, "_lab2_timeouts", 0) + 1
         if self._lab2_timeouts > 1:
             raise CellTimeoutError.error_from_timeout_and_cell("the kernel stopped answering", timeout, cell)
@@ -213,23 +276,26 @@ class SafeExecute(Execute):
         nearer, the timeout is the notebook's (a budget), not the cell's."""
         left = self._lab2_deadline - time.monotonic()
         if left <= 0:
-            raise BudgetExceeded("time", f"{course.notebook_timeout():.0f} s for the whole notebook")
-        timeout = super()._get_timeout(cell)
+            raise BudgetExceeded("time", f"{self.notebook_timeout:.0f} s for the whole notebook")
+        timeout = self.cell_timeout
         self._lab2_budget_bound = not timeout or left < timeout
         return math.ceil(left if self._lab2_budget_bound else timeout)
 
     # ---- one kernel per notebook, in an IPC folder of its own
     def _sandboxed(self):
-        return self.kernel_name == "lab2-sandbox"
+        return self.sandbox
 
     async def _async_new_kernel(self):
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
-        options = {}
-        if self._sandboxed():  # sockets in a folder that no other kernel sees
+        options, env = {}, dict(os.environ)
+        if self._sandboxed():  # the sandboxed kernel, its sockets in a folder that no other kernel sees
             if shutil.which("bwrap") is None:
                 raise SandboxMissing(course.SANDBOX_MISSING)
             folder = ipc_folder()
-            options = {"transport": "ipc", "ip": os.path.join(folder, "kernel")}
+            name = "lab2-sandbox"
+            options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
+                       "kernel_spec_manager": KernelSpecManager(kernel_dirs=[KERNELS])}
+            env["LAB2_LIMITS"] = json.dumps(self.limits())
         else:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
@@ -237,7 +303,7 @@ class SafeExecute(Execute):
         # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
         # a kernel that fails is recorded in its notebook and in the integrity report
         await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=subprocess.DEVNULL, env=env)
         return km, folder
 
     _new_kernel = run_sync(_async_new_kernel)
@@ -264,8 +330,10 @@ class SafeExecute(Execute):
             raise BudgetExceeded("disk", f"{usage[1] >> 20} MiB for everything the kernel writes")
 
     def preprocess(self, nb, resources=None, km=None):
+        if self._sandboxed() and shutil.which("bwrap") is None:
+            raise SandboxMissing(course.SANDBOX_MISSING)
         self._lab2_start = time.monotonic()
-        self._lab2_deadline = self._lab2_start + course.notebook_timeout()
+        self._lab2_deadline = self._lab2_start + self.notebook_timeout
         self._lab2_timing = {"started_at": time.time(), "cells": []}
         self._lab2_timeouts, self._lab2_budget_bound = 0, False
         self._lab2_seed = secrets.randbits(62)  # this run's inputs: nobody can know them in advance
@@ -277,6 +345,12 @@ class SafeExecute(Execute):
             km, self._lab2_folder = self._new_kernel()
         try:
             nb, resources = super().preprocess(nb, resources, km)
+        except GraderBug as bug:
+            student = (resources or {}).get("nbgrader", {}).get("student", "?")
+            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s; "
+                           "nothing was recorded for this student, whose earlier rows stay as they were",
+                           student, bug.grade_id, bug.error)
+            raise
         except FAULTS as err:
             nb = getattr(self, "nb", None) or nb
             self._mark_unrun(nb, err)
@@ -285,7 +359,8 @@ class SafeExecute(Execute):
         for cell in nb.cells:
             if cell.cell_type == "code" and not course.is_test(cell):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
-        if self.prestart:  # the next notebook's kernel boots while nbgrader stores this one and reads the next
+        if self.prestart or self.prestart is None and self._more_to_grade(resources):
+            # the next notebook's kernel boots while nbgrader stores this one and reads the next
             _warm["next"] = self._new_kernel()
         self._lab2_timing["total"] = round(time.monotonic() - self._lab2_start, 3)
         nb.metadata["lab2_grading"] = {"decided_outside_the_kernel": True, "timing": self._lab2_timing,
@@ -323,7 +398,8 @@ class SafeExecute(Execute):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         visible, call = split_test(cell.source, grade_id)
         token = secrets.token_hex(8)
-        plan = lab2_grader.plan(grade_id, self._lab2_seed + index, token)
+        with _graders_own(grade_id):
+            plan = lab2_grader.plan(grade_id, self._lab2_seed + index, token)
         source, cell.source = cell.source, visible
         try:
             await self.async_execute_cell(cell, index, store_history=True)
@@ -339,11 +415,12 @@ class SafeExecute(Execute):
         finally:
             self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
         message, kernel_error = probe_message(probe.outputs, token)
-        on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)
-        verdict = lab2_grader.overrule(grade_id, index, on_data, self._lab2_findings)
-        cell.outputs = shown(kernel_outputs) + verdict_outputs(verdict)
-        cell.metadata["lab2"] = {"verdict": "pass" if verdict.passed else "fail", "mistake": verdict.mistake,
-                                 "message": verdict.message, "data_mistake": on_data.mistake}
+        on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)  # raises GraderBug itself
+        with _graders_own(grade_id):
+            verdict = lab2_grader.overrule(grade_id, index, on_data, self._lab2_findings)
+            cell.outputs = shown(kernel_outputs) + verdict_outputs(verdict)
+            cell.metadata["lab2"] = {"verdict": "pass" if verdict.passed else "fail", "mistake": verdict.mistake,
+                                     "message": verdict.message, "data_mistake": on_data.mistake}
 
     def _mark_unrun(self, nb, err):
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)]

@@ -20,19 +20,11 @@ import re
 from dataclasses import dataclass
 
 import course
+from grading import parts
 
 # ---------------------------------------------------------------- the rules
-LIBRARY = {  # a part's own ready-made implementation (the last name of an attribute chain or an import)
-    "relu": {"relu", "relu_", "relu6", "ReLU", "ReLU6", "threshold", "threshold_", "Threshold", "leaky_relu",
-             "leaky_relu_", "LeakyReLU", "rrelu", "rrelu_", "RReLU", "prelu", "PReLU", "_prelu_kernel"},
-    "sigmoid": {"sigmoid", "sigmoid_", "Sigmoid", "expit", "logsigmoid", "LogSigmoid", "log_sigmoid"},
-    "tanh": {"tanh", "tanh_", "Tanh", "tanhshrink", "Tanhshrink"},
-    "dropout": {"dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "Dropout", "Dropout1d", "Dropout2d",
-                "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "alpha_dropout", "alpha_dropout_",
-                "feature_dropout", "feature_dropout_", "feature_alpha_dropout", "feature_alpha_dropout_",
-                "native_dropout", "_fused_dropout"},
-}
-DERIVATIVE_PARTS = ("relu", "sigmoid", "tanh")
+LIBRARY = {p.name: p.library_names for p in parts.PARTS if p.library_names}  # a part's own ready-made implementation
+DERIVATIVE_PARTS = tuple(p.name for p in parts.PARTS if p.derivative)
 AUTOGRAD_NAMES = {"backward", "autograd", "forward_ad", "make_dual", "unpack_dual", "dual_level", "jvp", "vjp",
                   "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "vhp", "enable_grad", "set_grad_enabled",
                   "requires_grad_", "functorch"}

@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from conftest import make_course, nbgrader
+from grading import parts
 from tools import autograde_parallel, grade_table, submissions
 from course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
 
@@ -20,7 +21,7 @@ def test_sample_class_gets_exactly_its_points(course, graded_samples, source_nb)
         wrong = {gid: s for gid, s in scores.items() if (s == 0) != (gid in failing)}
         assert not wrong, f"{student} ({what}): cells scored against expectation: {wrong}"
         assert table[student]["auto"] == graded_samples[student][0]
-    assert table["sample_complete"]["auto"] == table["sample_complete"]["max_auto"] == 65
+    assert table["sample_complete"]["auto"] == table["sample_complete"]["max_auto"] == sum(parts.AUTOGRADED.values())
     assert table["sample_untouched"]["auto"] == 0
 
 
@@ -112,7 +113,7 @@ def test_experiments_are_the_students_own_run(tmp_path, mnist_dir, source_nb):
     submissions.write_submission(course, "own_run", nb)
     nbgrader(course, "autograde", ASSIGNMENT, "--student", "own_run", "--force")
     scores = cell_scores(course, "own_run")
-    assert sum(scores.values()) == 65, scores
+    assert sum(scores.values()) == sum(parts.AUTOGRADED.values()), scores
     graded = nbformat.read(str(autograded_nb(course, "own_run")), 4)
     for cell in (c for c in graded.cells if EXPERIMENT in c.metadata.get("tags", [])):
         kinds = [(o.output_type, sorted(o.get("data", {}))) for o in cell.outputs]

@@ -11,7 +11,8 @@ import pytest
 from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
-from course import ASSIGNMENT, PARTS, autograded_nb, autograded_points, gradebook, meta, part
+from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta, part
+from grading.parts import NAMES as PARTS
 
 pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
 

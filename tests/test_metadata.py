@@ -1,8 +1,10 @@
 """The master notebook's nbgrader metadata is what TAs and the gradebook rely on."""
 import re
 
-from grading import lab2_grader, safe_execute
-from course import EXPERIMENT, EXPERIMENTS, PARTS, QUESTIONS, RUN, experiment_of, meta, part, tags
+from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
+from grading import parts, safe_execute
+
+PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
 
 
 
@@ -32,7 +34,7 @@ def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
         assert m.get("locked"), f"{m['grade_id']} is not locked"
         visible, _ = safe_execute.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
         assert "assert" in visible and "print(" in visible, f"{m['grade_id']}: no visible check that prints"
-        assert m["grade_id"] in lab2_grader.PLANS, f"{m['grade_id']}: the grader has no plan for it"
+        assert m["grade_id"] in parts.TESTS, f"{m['grade_id']}: no part declares it (grading/parts/)"
 
 
 def test_five_manual_answer_cells(source_nb):
@@ -86,3 +88,49 @@ def test_every_experiment_cell_is_tagged(source_nb):
             assert experiment_of(cell), f"a run cell of no experiment: {cell.source[:80]!r}"
             runs.add(experiment_of(cell))
     assert runs == set(EXPERIMENTS)
+
+
+def test_every_graded_cell_has_a_complete_declaration(source_nb):
+    """The master and grading/parts/ agree: every test cell is a declared test with the declared points, its
+    hidden line passes the part's object, each part's answer cell comes before its tests, each 思考题 has its
+    rubric and answer; and nothing is declared that the master lacks."""
+    cells = {meta(c)["grade_id"]: (c, meta(c)) for c in source_nb.cells if meta(c).get("grade_id")}
+    tests = {gid for gid, (c, m) in cells.items() if m.get("grade") and not m.get("solution") and c.cell_type == "code"}
+    assert tests == set(parts.TESTS), f"master only: {tests - set(parts.TESTS)}, declared only: {set(parts.TESTS) - tests}"
+    order = list(cells)
+    for p in parts.PARTS:
+        assert p.answer in cells and cells[p.answer][1].get("solution"), f"{p.name}: no answer cell {p.answer}"
+        for test in p.tests:
+            cell, m = cells[test.grade_id]
+            assert m["points"] == test.points, f"{test.grade_id}: {m['points']} points in the master, {test.points} declared"
+            _, call = safe_execute.split_test(cell.source, test.grade_id)
+            assert [a.id for a in call.args[1:]] == [p.obj], f"{test.grade_id}: the hidden line does not pass {p.obj}"
+            assert order.index(p.answer) < order.index(test.grade_id) and test.title and test.plan(1)["cases"]
+    for question in parts.QUESTIONS:
+        assert cells[question.rubric][1].get("task") and cells[question.answer][1]["points"] == question.points
+    assert [p.order for p in parts.PARTS] == sorted({p.order for p in parts.PARTS}), "two parts share an order"
+
+
+def test_nothing_outside_the_declarations_names_a_part():
+    """A part is named in grading/parts/ (and the master, and the corpus that tests it): the grader, the tools and
+    the course module take every part, grade id and object name from the declarations."""
+    import ast
+    from pathlib import Path
+
+    from course import ROOT
+    names = (set(parts.NAMES) | set(parts.QUESTION_NAMES) | set(parts.AUTOGRADED) | {p.obj for p in parts.PARTS}
+             | {p.answer for p in parts.PARTS} | {q.answer for q in parts.QUESTIONS} | {q.rubric for q in parts.QUESTIONS})
+    files = [ROOT / "course.py", ROOT / "nbgrader_config.py"] + [
+        f for folder in ("grading", "tools") for f in sorted((ROOT / folder).rglob("*.py"))
+        if (ROOT / "grading" / "parts") not in f.parents]
+    found = []
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings:
+                found.append(f"{Path(path).relative_to(ROOT)}:{node.lineno} {node.value!r}")
+    # course.EXPERIMENTS names the notebook's experiments (its tags), two of which share a part's name
+    found = [f for f in found if not (f.startswith("course.py:") and f.split()[-1].strip("'") in EXPERIMENTS)]
+    assert not found, "parts named outside grading/parts/: " + "; ".join(found)

@@ -26,7 +26,9 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import course  # noqa: E402
 from tools import integrity_report  # noqa: E402
-from course import PARTS, QUESTIONS  # noqa: E402
+from grading import parts  # noqa: E402
+
+PARTS, QUESTIONS, AUTO = parts.NAMES, parts.QUESTION_NAMES, sum(parts.AUTOGRADED.values())
 
 
 def gather(folder):
@@ -83,8 +85,8 @@ def part_figure(students):
 def total_figure(students):
     def draw(fig):
         ax = fig.add_subplot(1, 1, 1)
-        ax.hist([sum(row["parts"].values()) for row in students.values()], bins=range(0, 70, 5), color="#55a868")
-        ax.set_xlabel("autograded points (of 65)")
+        ax.hist([sum(row["parts"].values()) for row in students.values()], bins=range(0, int(AUTO) + 6, 5), color="#55a868")
+        ax.set_xlabel(f"autograded points (of {AUTO:g})")
         ax.set_ylabel("students")
     return figure(draw, width=6)
 
@@ -94,10 +96,10 @@ def question_figure(students):
         for i, q in enumerate(QUESTIONS):
             ax = fig.add_subplot(1, len(QUESTIONS), i + 1)
             marks = [row["questions"][q] for row in students.values() if row["questions"].get(q) is not None]
-            ax.hist(marks, bins=[b - 0.5 for b in range(9)], color="#c44e52")
+            ax.hist(marks, bins=[b - 0.5 for b in range(int(parts.QUESTIONS[i].points) + 2)], color="#c44e52")
             ax.set_ylim(0, None if marks else 1)
             ax.set_title(f"{q} ({len(marks)} graded)")
-            ax.set_xlabel("points (/7)")
+            ax.set_xlabel(f"points (/{parts.QUESTIONS[i].points:g})")
     return figure(draw)
 
 
@@ -124,7 +126,7 @@ def write(folder):
     graded_q = sum(1 for row in students.values() for q in QUESTIONS if row["questions"].get(q) is not None)
     sections = [
         f"<h1>实验二 班级概览 / class report</h1><p>{n} submissions; autograded points: mean "
-        f"{statistics.mean(totals) if totals else 0:.1f}, median {statistics.median(totals) if totals else 0:.1f} of 65; "
+        f"{statistics.mean(totals) if totals else 0:.1f}, median {statistics.median(totals) if totals else 0:.1f} of {AUTO:g}; "
         f"思考题 marks in the gradebook (a blank answer gets 0 by itself): {graded_q} of {n * len(QUESTIONS)}.</p>",
         "<h2>Points per part</h2>" + part_figure(students) + total_figure(students),
         "<h2>Typical mistakes</h2>" + table(

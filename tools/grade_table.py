@@ -6,6 +6,7 @@ import argparse
 from collections import defaultdict
 
 import course
+from grading import parts
 
 
 def scores(folder=course.ROOT):
@@ -16,7 +17,7 @@ def scores(folder=course.ROOT):
             row = defaultdict(float)
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    if grade.auto_score is not None and not course.is_manual(grade.name):
+                    if grade.auto_score is not None and not parts.is_manual(grade.name):
                         row[course.part(grade.name)] += grade.score
                         row["auto"] += grade.score
                         row["max_auto"] += grade.max_score
@@ -27,12 +28,12 @@ def scores(folder=course.ROOT):
 
 
 def format_table(table):
-    head = f"{'student':20s}" + "".join(f"{p:>9s}" for p in course.PARTS) + \
+    head = f"{'student':20s}" + "".join(f"{p:>9s}" for p in parts.NAMES) + \
         f"{'auto':>8s}{'max':>6s}{'to grade by hand':>18s}"
     lines = [head, "-" * len(head)]
     for student in sorted(table):
         row = table[student]
-        lines.append(f"{student:20s}" + "".join(f"{row.get(p, 0):9.0f}" for p in course.PARTS)
+        lines.append(f"{student:20s}" + "".join(f"{row.get(p, 0):9.0f}" for p in parts.NAMES)
                      + f"{row.get('auto', 0):8.0f}{row.get('max_auto', 0):6.0f}{row.get('manual_pending', 0):18.0f}")
     return "\n".join(lines)
 

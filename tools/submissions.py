@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 import course
+from grading import parts
 
 
 def solutions(source_nb):
@@ -40,28 +41,20 @@ def fill(release_nb, answers):
 
 
 def samples(source_nb):
-    """student id -> (answers, grade_ids of the test cells it should fail, what it shows)."""
+    """student id -> (answers, grade_ids of the test cells it should fail, what it shows). The mistakes, and which
+    parts the partial sample has done, come from the parts' declarations (grading/parts/)."""
     sol = solutions(source_nb)
     tests = set(course.autograded_points(source_nb))
-    parts = lambda *names: {gid for gid in tests if course.part(gid) in names}
-    mistakes = {
-        "relu_impl": edit(sol["relu_impl"], "torch.where(x > 0,", "torch.where(x >= 0,"),
-        "sigmoid_impl": edit(sol["sigmoid_impl"], "return s * (1 - s)", "return s * (1 + s)"),
-        "tanh_impl": edit(sol["tanh_impl"], "return 1 - self(x) ** 2", "return 1 - self(x)"),
-        "forward_impl": edit(sol["forward_impl"], "return self.output_layer(x)",
-                             "return self.activation(self.output_layer(x))"),
-        "l2_impl": edit(sol["l2_impl"], "torch.sum(w.pow(2)) / 2", "torch.sum(w.pow(2))"),
-        "dropout_impl": edit(sol["dropout_impl"], "return mask * X / (1.0 - dropout)", "return mask * X"),
-    }
+    mistakes = {p.answer: edit(sol[p.answer], *p.sample_mistake) for p in parts.PARTS if p.sample_mistake}
+    fails = {gid for p in parts.PARTS for gid in p.sample_fails}
+    done = [p for p in parts.PARTS if p.done_in_partial_sample]
+    partial = {p.answer: sol[p.answer] for p in done} | {parts.QUESTIONS[0].answer: sol[parts.QUESTIONS[0].answer]}
     return {
         "sample_complete": (sol, set(), "every part and every question answered correctly"),
         "sample_untouched": ({}, tests, "the release as handed out"),
-        "sample_partial": ({k: sol[k] for k in ("relu_impl", "sigmoid_impl", "l2_impl", "q1_answer")},
-                           tests - parts("relu", "sigmoid", "l2"), "ReLU, Sigmoid and l2_penalty done, the rest untouched"),
-        "sample_mistakes": (dict(sol, **mistakes),
-                            {"relu_derivative", "sigmoid_derivative", "tanh_derivative", "l2_value", "l2_grad",
-                             "dropout_stats", "dropout_mask"} | parts("forward"),
-                            "a typical mistake in every part"),
+        "sample_partial": (partial, {gid for gid in tests if parts.part_of(gid) not in done},
+                           f"{', '.join(p.title for p in done)} done, the rest untouched"),
+        "sample_mistakes": (dict(sol, **mistakes), fails, "a typical mistake in every part"),
     }
 
 
@@ -76,7 +69,7 @@ def write_submission(folder, student, nb):
     return path
 
 
-def write_samples(folder=course.ROOT):
+def write_samples(folder):
     folder = Path(folder)
     source_nb, release_nb = course.read(course.source_nb(folder)), course.read(course.release_nb(folder))
     result = {}
@@ -88,7 +81,7 @@ def write_samples(folder=course.ROOT):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     args = parser.parse_args()
     for student, (points, what) in write_samples(args.course).items():
         print(f"{student:18s} expected auto score {points:5.1f}  ({what})")

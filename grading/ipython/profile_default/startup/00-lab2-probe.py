@@ -24,6 +24,12 @@ def _lab2_load_probe():
     if private:  # in the grading sandbox: the probe is loaded, take its source away
         import shutil
         shutil.rmtree(private, ignore_errors=True)
+    elif "lab2_probe" in sys.modules:  # nbgrader validate: the hidden tests judge in this kernel
+        try:
+            from grading import lab2_grader
+        except ImportError:  # the course's code is not installed here: the hidden tests say so when they run
+            return
+        sys.modules["lab2_probe"].LOCAL_JUDGE = lab2_grader.check_here
 
 
 _lab2_load_probe()

@@ -4,7 +4,7 @@ nbgrader (outside) talks to the kernel through IPC sockets in a folder of this k
 (grading/safe_execute.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
 network at all. Inside it the kernel sees:
   - the system, the Python installation and the virtual environment, read-only;
-  - a private /tmp: a tmpfs of DISK_BUDGET bytes holding its working directory (/tmp/work) and its temp
+  - a private /tmp: a tmpfs of the disk budget holding its working directory (/tmp/work) and its temp
     folder (/tmp/tmp), the only places it can write, so everything it writes counts against that budget;
   - its IPC folder (safe_execute.py takes write access to it away once the kernel is up, when run as root).
 Autograde runs no experiment (grading/student_runs.py), so the kernel needs neither the submission's folder
@@ -20,18 +20,13 @@ import shutil
 import sys
 import tempfile
 
-import course
-
 FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
 WORK, TMPDIR = "/tmp/work", "/tmp/tmp"  # the kernel's working directory and temp folder, both in its tmpfs
-DISK_BUDGET = course.disk_budget_bytes()  # everything the kernel writes
-LIMITS = {  # per kernel; grading needs about 1 GB and a few seconds of CPU
-    resource.RLIMIT_AS: 6 << 30,       # torch alone maps about 3.7 GB of address space
-    resource.RLIMIT_CPU: 600,
-    resource.RLIMIT_NPROC: 256,
-    resource.RLIMIT_FSIZE: 256 << 20,
-    resource.RLIMIT_CORE: 0,
-}
+GRADING = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+# The limits are nbgrader settings of SafeExecute (c.SafeExecute.disk_budget_mb, kernel_memory_gb, ...), which
+# passes them here as LAB2_LIMITS; grading needs about 1 GB and a few seconds of CPU.
+RLIMITS = {"address_space_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
+           "processes": resource.RLIMIT_NPROC, "file_bytes": resource.RLIMIT_FSIZE}
 KEEP_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "OMP_NUM_THREADS",
             "MKL_NUM_THREADS", "PYTHONHASHSEED")
 
@@ -53,8 +48,11 @@ def main():
     if info.get("transport") != "ipc":
         sys.exit("lab2-sandbox: the kernel must use IPC sockets (KernelManager.transport = 'ipc')")
     ipc_dir = os.path.dirname(info["ip"])
-    course = os.environ["LAB2_COURSE_ROOT"]
-    grading = os.path.join(course, "grading")
+    try:
+        limits = json.loads(os.environ["LAB2_LIMITS"])
+    except (KeyError, ValueError):
+        sys.exit("lab2-sandbox: no LAB2_LIMITS; this kernel is started by grading/safe_execute.py (nbgrader autograde)")
+    grading = GRADING
     as_root = os.geteuid() == 0
     # The process limit counts per uid: with a uid per kernel, one student's fork bomb cannot use up
     # another kernel's processes. The launcher's pid is unique while its kernel runs (bwrap replaces it).
@@ -96,11 +94,12 @@ def main():
     binds += ["--bind", ipc_dir, ipc_dir]
     # /tmp itself is read-only for the kernel's uid: it writes into its working directory or its temp folder
     command = ["bwrap", *unshare, "--die-with-parent", "--new-session", "--clearenv", *setenv,
-               "--proc", "/proc", "--dev", "/dev", "--size", str(DISK_BUDGET), "--tmpfs", "/tmp",
+               "--proc", "/proc", "--dev", "/dev", "--size", str(int(limits["disk_bytes"])), "--tmpfs", "/tmp",
                "--perms", "1777", "--dir", TMPDIR, "--perms", "1777", "--dir", WORK,
                *folders_above(binds), *binds, "--chdir", WORK, "--", *kernel]
-    for limit, value in LIMITS.items():
-        resource.setrlimit(limit, (value, value))
+    for name, limit in RLIMITS.items():
+        resource.setrlimit(limit, (int(limits[name]), int(limits[name])))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.execvp(command[0], command)
 
 

@@ -1,0 +1,144 @@
+"""判定用的工具:各部分的声明(grading/parts/)用它们比较学生的结果并写出中文信息。
+
+这里的一切都在内核之外的评分进程里运行,读的是已经过 lab2_grader.validate 检查的数据(结构和类型都
+是探针写出的样子),所以这里抛出的任何其他异常都是评分程序自己的错误(GraderBug),不会算到学生头上。
+"""
+import math
+
+import torch
+
+from grading import lab2_probe
+
+FLOATING = {"torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"}
+
+
+class Failed(Exception):
+    """A test cell's failure: a stable mistake id (counted in the class report) and the Chinese message."""
+
+    def __init__(self, mistake, message):
+        super().__init__(message)
+        self.mistake, self.message = mistake, message
+
+
+class BadData(Exception):
+    """The data that came out of the kernel is not what the probe writes (only the student's code can cause it)."""
+
+
+class Report:
+    """What a judgement compared, one line each; shown whether the test passed or not."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, line):
+        self.lines.append(line)
+
+
+def inputs_of(plan):
+    """The plan's input tensors, built here exactly as the probe builds them in the kernel."""
+    return {name: lab2_probe.materialize(spec) for name, spec in plan["inputs"].items()}
+
+
+def err_text(error):
+    return f"{error.get('type', 'Error')}: {error.get('message', '')}"
+
+
+def dtype_name(t):
+    return str(t.dtype).replace("torch.", "")
+
+
+def ran(call, part, what, autograd_ok=True):
+    """The call ran (else: not implemented yet, or an error), and used no op its part's rules exclude."""
+    error = call.get("error")
+    if error:
+        if error.get("type") == "NotImplementedError":
+            raise Failed(f"{part.name}_not_implemented",
+                         f"{what} 还没有实现(抛出了 NotImplementedError)。请完成对应的 TODO 单元并重新运行它。")
+        raise Failed(f"{part.name}_runtime_error", f"{what} 运行时出错:{err_text(error)}")
+    ops = set(call.get("ops") or [])
+    used = sorted(ops & part.forbidden)
+    if used:
+        raise Failed(f"{part.name}_library_op", library_message(part, what, ", ".join(used)))
+    if not autograd_ok:
+        used = sorted(ops & AUTOGRAD_OPS) + sorted(n for n in ops if n.endswith("_backward"))
+        if used:
+            raise Failed(f"{part.name}_autograd", autograd_message(what, ", ".join(used)))
+    return call
+
+
+AUTOGRAD_OPS = {"backward", "grad", "vjp", "jvp", "jacobian", "hessian", "vmap", "jacrev", "jacfwd",
+                "_make_dual", "_unpack_dual", "make_dual", "unpack_dual", "requires_grad_", "_set_grad_enabled"}
+
+
+def library_message(part, what, used):
+    return (f"{what} 调用了库里现成的实现({used})。本实验要求自己实现:在这一部分里不能使用 {part.library},"
+            f"但可以用 exp、maximum、where、clamp、rand、bernoulli 等通用运算。这一部分不得分。")
+
+
+def autograd_message(what, used):
+    return f"{what} 用自动求导求出了导数({used})。请按公式手写导数,不要调用 backward / autograd。"
+
+
+def tensor(info, arrays, part, what, like=None, shape=None):
+    """The tensor a call returned, checked as the old in-kernel checks did (type, shape, floating)."""
+    if not isinstance(info, dict) or info.get("type") != "torch.Tensor":
+        got = info.get("type", "?") if isinstance(info, dict) else "?"
+        raise Failed(f"{part}_not_a_tensor", f"{what} 应返回 torch.Tensor,实际返回的是 {got}。")
+    got_shape = tuple(info["shape"])
+    if like is not None and got_shape != tuple(like.shape):
+        raise Failed(f"{part}_wrong_shape", f"{what} 的形状应与输入相同 {tuple(like.shape)},实际为 {got_shape}。")
+    if info.get("dtype") not in FLOATING:
+        raise Failed(f"{part}_not_floating", f"{what} 应返回浮点张量,实际 dtype 为 {info.get('dtype')}。"
+                     "提示:比较运算得到的是布尔张量,需要转成浮点,例如 .to(x.dtype)。")
+    if shape is not None and got_shape != shape:
+        raise Failed(f"{part}_wrong_shape", f"{what} 的形状应为 {shape},实际为 {got_shape}。")
+    array = arrays.get(info.get("array"))
+    if array is None or tuple(array.shape) != got_shape:
+        raise BadData(f"{what}: data does not match its description")
+    return array.double()
+
+
+def unchanged(call, *inputs):
+    """Whether the call left its tensor inputs as they were (the probe hashed them after the call)."""
+    return list(call.get("inputs_sha") or []) == [lab2_probe.digest(t) for t in inputs]
+
+
+def errors(out, ref):
+    """(max abs error, max rel error, NaN in out), in float64."""
+    a, b = out.double(), ref.double()
+    diff = (a - b).abs()
+    if diff.numel() == 0:
+        return 0.0, 0.0, False
+    rel = diff / (a.abs() + b.abs()).clamp_min(1e-12)
+    return diff.max().item(), rel.max().item(), bool(a.isnan().any().item())
+
+
+def compare(say, mistake, what, out, ref, x=None, atol=1e-5, rtol=1e-4):
+    """Fail with `mistake` where out and ref differ beyond atol + rtol × |ref|, naming one such x."""
+    max_abs, max_rel, has_nan = errors(out, ref)
+    diff = (out.double() - ref.double()).abs()
+    bad = (diff > ref.double().abs() * rtol + atol) | out.double().isnan()
+    say(f"{what}: 最大绝对误差 {max_abs:.2e},最大相对误差 {max_rel:.2e}")
+    if bad.any():
+        where = ""
+        if x is not None:
+            i = int(torch.where(bad, diff.nan_to_num(1e300) + 1.0, torch.zeros_like(diff)).reshape(-1).argmax())
+            where = (f";例如 x = {x.reshape(-1)[i].item():.4g} 处,你的结果 {out.reshape(-1)[i].item():.6g},"
+                     f"参考值 {ref.reshape(-1)[i].item():.6g}")
+        raise Failed(mistake, f"{what} 与参考实现不一致:最大绝对误差 {max_abs:.2e}(允许 {atol:g} + {rtol:g}×|参考值|)"
+                     + (",结果里有 NaN" if has_nan else "") + where + "。")
+
+
+def warnings_of(say, calls):
+    """The student's warnings, shown as a hint (they cost nothing)."""
+    seen = []
+    for call in calls:
+        for w in call.get("warnings") or []:
+            if w not in seen:
+                seen.append(w)
+    for w in seen[:5]:
+        say(f"(提示)你的代码产生了警告,不扣分:{w}")
+
+
+def finite(value):
+    return value if value == value else math.inf

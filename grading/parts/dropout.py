@@ -1,0 +1,130 @@
+"""dropout_layer(X, dropout): drop each element with probability p, scale the kept ones by 1/(1-p), a new mask
+every call, X left as it is."""
+from grading import judging
+from grading.judging import Failed
+from grading.parts import Part, Test
+
+
+def plan(inputs, calls, seed):
+    """inputs: name -> (shape, float bits); calls: (input name, p) in order."""
+    return {"collector": "function",
+            "inputs": {name: {"kind": "rand_plus_one", "dtype": f"float{bits}", "shape": list(shape), "seed": seed + i}
+                       for i, (name, (shape, bits)) in enumerate(inputs.items())},
+            "cases": [{"args": [{"input": name}, {"value": p}]} for name, p in calls]}
+
+
+EDGES = ({"X": ((16, 32), 32)}, (("X", 0.0), ("X", 1.0)))
+STATS = ({f"X{p}_{bits}": ((400, 250), bits) for p in (0.2, 0.5, 0.7) for bits in (32, 64)},
+         tuple((f"X{p}_{bits}", p) for p in (0.2, 0.5, 0.7) for bits in (32, 64)))
+# the first and the last call: the same X and p (is the mask new each call?); between them, other shapes
+MASK = ({"X": ((400, 250), 32), "v": ((10000,), 64), "c": ((10, 20, 30), 64)},
+        (("X", 0.5), ("v", 0.3), ("c", 0.3), ("X", 0.5)))
+
+
+def _output(part, call, arrays, X, p):
+    what = f"dropout_layer(X, {p})"
+    judging.ran(call, part, what)
+    out = judging.tensor(call["out"], arrays, "dropout", what, like=X)
+    if not judging.unchanged(call, X):
+        raise Failed("dropout_modifies_input", f"{what} 修改了输入 X(原地操作,例如 X *= mask 或 X[mask] = 0)。"
+                     "请返回新的张量,保持 X 不变。")
+    return out, what
+
+
+def _keep_stats(out, X, p):
+    kept = out != 0
+    keep_rate = kept.double().mean().item()
+    ratio = out.double() / X.double()
+    scale_err = (ratio[kept] - 1.0 / (1.0 - p)).abs().max().item() if keep_rate > 0 else 0.0
+    return kept, keep_rate, judging.finite(scale_err)
+
+
+def _calls(part, plan, meta, arrays, say):
+    xs = judging.inputs_of(plan)
+    judging.warnings_of(say, meta["calls"])
+    for case, call in zip(plan["cases"], meta["calls"], strict=True):
+        X, p = xs[case["args"][0]["input"]], case["args"][1]["value"]
+        out, what = _output(part, call, arrays, X, p)
+        yield X, p, out, what
+
+
+def judge_edges(part, plan, meta, arrays, say):
+    for X, p, out, what in _calls(part, plan, meta, arrays, say):
+        if p == 0.0:
+            max_abs, _, has_nan = judging.errors(out, X)
+            say(f"{what}: 与 X 的最大绝对误差 {max_abs:.2e}")
+            if max_abs != 0.0 or has_nan:
+                raise Failed("dropout_p0_changes_x", f"{what} 应原样返回 X(一个元素都不丢弃),实际与 X 的最大差为 {max_abs:.3g}。")
+        else:
+            kept = (out != 0).double().mean().item()
+            say(f"{what}: 非零元素比例 {kept:.2%}")
+            if kept != 0.0:
+                raise Failed("dropout_p1_keeps", f"{what} 应返回全 0 张量(全部丢弃),实际有 {kept:.2%} 的元素非零。")
+
+
+def judge_stats(part, plan, meta, arrays, say):
+    for X, p, out, what in _calls(part, plan, meta, arrays, say):
+        kept, keep_rate, scale_err = _keep_stats(out, X, p)
+        say(f"{what} [{judging.dtype_name(X)}]: 保留率 {keep_rate:.4f}(应约为 1-p = {1 - p:.2f}),"
+            f"保留元素的缩放误差 {scale_err:.1e}(应乘以 1/(1-p) = {1 / (1 - p):.4f})")
+        if abs(keep_rate - (1 - p)) > 0.01:
+            mistake, hint = "dropout_keep_rate", ""
+            if abs(keep_rate - p) <= 0.01:
+                mistake, hint = "dropout_keeps_with_p", "看起来是以概率 p 保留、以 1-p 丢弃,方向反了:掩码应为 rand > p。"
+            elif p == 0.5 and abs(keep_rate - 0.3085) < 0.02:
+                mistake, hint = "dropout_randn_mask", "看起来用了 torch.randn(正态分布);掩码要用 [0,1) 均匀分布的 torch.rand。"
+            raise Failed(mistake, f"{what} 的保留率为 {keep_rate:.4f},应约为 1-p = {1 - p:.2f}。{hint}")
+        if scale_err > 1e-4:
+            mistake, ratio_hint = "dropout_rescale", ""
+            if keep_rate > 0:
+                r = (out.double() / X.double())[kept].mean().item()
+                ratio_hint = f"保留下来的元素被乘了约 {r:.4f}"
+                if abs(r - 1.0) < 1e-3:
+                    mistake, ratio_hint = "dropout_no_rescale", ratio_hint + "(没有缩放)"
+                elif abs(r - 1.0 / p) < 1e-3:
+                    mistake, ratio_hint = "dropout_rescale_by_p", ratio_hint + "(除以了 p)"
+            raise Failed(mistake, f"{what}:保留下来的元素应乘以 1/(1-p) = {1 / (1 - p):.4f},使输出的期望等于输入;"
+                         f"{ratio_hint},最大误差 {scale_err:.2e}。")
+
+
+def judge_mask(part, plan, meta, arrays, say):
+    results = list(_calls(part, plan, meta, arrays, say))
+    (_, _, out1, what), (_, _, out2, _) = results[0], results[-1]  # the same X and p, twice
+    m1, m2 = out1 != 0, out2 != 0
+    same = (m1 == m2).double().mean().item()
+    say(f"两次调用 {what} 的掩码相同的比例: {same:.2%}(独立的掩码约为 50%)")
+    if same > 0.9:
+        raise Failed("dropout_same_mask", f"两次调用 {what} 得到了(几乎)相同的掩码({same:.2%} 相同)。"
+                     "每次调用都要生成新的随机掩码,"
+                     "不要在函数里设置随机种子或复用同一个掩码。")
+    rows = (m1.all(1) | (~m1).all(1)).double().mean().item()
+    cols = (m1.all(0) | (~m1).all(0)).double().mean().item()
+    say(f"整行全部保留或全部丢弃的比例: {rows:.2%};整列: {cols:.2%}(逐元素独立时都应约为 0%)")
+    if rows > 0.05 or cols > 0.05:
+        raise Failed("dropout_mask_not_elementwise",
+                     f"{what} 的掩码不是逐元素独立的:{rows:.0%} 的行、{cols:.0%} 的列被整行/整列保留或丢弃。"
+                     "掩码的形状要与 X 完全相同,例如 torch.rand(X.shape)。")
+    for Xs, p, out, w in results[1:-1]:
+        _, keep_rate, scale_err = _keep_stats(out, Xs, p)
+        shape = tuple(Xs.shape)
+        say(f"{w} [形状 {shape}]: 保留率 {keep_rate:.3f},缩放误差 {scale_err:.1e}")
+        if abs(keep_rate - 0.7) > 0.05 or scale_err > 1e-4:
+            raise Failed("dropout_shape", f"{w} 对形状为 {shape} 的输入不正确:保留率 {keep_rate:.3f}(应约为 0.7),"
+                                          f"缩放误差 {scale_err:.1e}。")
+
+
+PART = Part(
+    name="dropout", order=6, title="dropout_layer", answer="dropout_impl", obj="dropout_layer",
+    tests=(Test("dropout_edges", 4, "dropout_layer 的边界情况(p = 0 与 p = 1)", lambda seed: plan(*EDGES, seed), judge_edges),
+           Test("dropout_stats", 7, "dropout_layer 的保留率与缩放", lambda seed: plan(*STATS, seed), judge_stats),
+           Test("dropout_mask", 6, "dropout_layer 的掩码", lambda seed: plan(*MASK, seed), judge_mask)),
+    library="F.dropout / nn.Dropout / torch.dropout",
+    forbidden=frozenset({"dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "feature_dropout",
+                         "feature_dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
+                         "native_dropout", "_fused_dropout"}),
+    library_names=frozenset({"dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "Dropout", "Dropout1d",
+                             "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "alpha_dropout",
+                             "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
+                             "feature_alpha_dropout_", "native_dropout", "_fused_dropout"}),
+    sample_mistake=("return mask * X / (1.0 - dropout)", "return mask * X"), sample_fails=("dropout_stats", "dropout_mask"),
+)
