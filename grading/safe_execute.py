@@ -347,9 +347,9 @@ class SafeExecute(Execute):
             nb, resources = super().preprocess(nb, resources, km)
         except GraderBug as bug:
             student = (resources or {}).get("nbgrader", {}).get("student", "?")
-            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s; "
+            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s: %s; "
                            "nothing was recorded for this student, whose earlier rows stay as they were",
-                           student, bug.grade_id, bug.error)
+                           student, bug.grade_id, type(bug.error).__name__, bug.error)
             raise
         except FAULTS as err:
             nb = getattr(self, "nb", None) or nb

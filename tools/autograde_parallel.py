@@ -56,6 +56,7 @@ def serve(folder):
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the answers
     os.chdir(folder)
+    sys.path.insert(0, str(folder))  # the course's own grading/, as `nbgrader` itself imports it (cwd first)
     sys.argv[1:] = ["autograde", course.ASSIGNMENT]  # read the course's config as `nbgrader autograde` does
     from nbgrader.apps import NbGrader
     from nbgrader.apps.api import NbGraderAPI
