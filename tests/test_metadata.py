@@ -111,11 +111,14 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
     assert [p.order for p in parts.PARTS] == sorted({p.order for p in parts.PARTS}), "two parts share an order"
 
 
+# names that are not parts though they are spelled like one: the notebook's experiments (its tags) and torch's ops
+NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules.py", "LIBRARY_ACTIVATIONS")}
+
+
 def test_nothing_outside_the_declarations_names_a_part():
     """A part is named in grading/parts/ (and the master, and the corpus that tests it): the grader, the tools and
     the course module take every part, grade id and object name from the declarations."""
     import ast
-    from pathlib import Path
 
     from course import ROOT
     names = (set(parts.NAMES) | set(parts.QUESTION_NAMES) | set(parts.AUTOGRADED) | {p.obj for p in parts.PARTS}
@@ -125,12 +128,13 @@ def test_nothing_outside_the_declarations_names_a_part():
         if (ROOT / "grading" / "parts") not in f.parents]
     found = []
     for path in files:
+        relative = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
-                      and n.body and isinstance(n.body[0], ast.Expr)}
+        skip = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr)}  # docstrings
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings:
-                found.append(f"{Path(path).relative_to(ROOT)}:{node.lineno} {node.value!r}")
-    # course.EXPERIMENTS names the notebook's experiments (its tags), two of which share a part's name
-    found = [f for f in found if not (f.startswith("course.py:") and f.split()[-1].strip("'") in EXPERIMENTS)]
+            if isinstance(node, ast.Assign) and any((relative, getattr(t, "id", "")) in NOT_PARTS for t in node.targets):
+                skip |= {id(n) for n in ast.walk(node.value)}
+        found += [f"{relative}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in names and id(node) not in skip]
     assert not found, "parts named outside grading/parts/: " + "; ".join(found)

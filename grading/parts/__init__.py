@@ -39,10 +39,10 @@ class Part:
     answer: str         # the grade id of its answer cell
     obj: str            # the name the hidden tests pass to the probe: "MyReLU"
     tests: tuple        # its Tests, in notebook order
-    library: str = ""   # the library's own implementation, named in the messages
-    forbidden: frozenset = frozenset()      # ops its code must not call (recorded by the probe)
-    library_names: frozenset = frozenset()  # the same, as names in the source (grading/source_rules.py)
-    derivative: bool = False                # its code holds a derivative (no autograd there)
+    allowed: frozenset = None   # the aten ops its code may run (grading/rules.py); None: no rule (Network.forward)
+    allowed_text: str = ""      # the same, in words, for the messages
+    in_torch: bool = False      # its data must stay in torch (no .numpy(), .tolist(), Python number per element)
+    derivative: bool = False    # its code holds a derivative (no autograd there)
     sample_mistake: tuple = ()  # (old, new): an edit of the master's solution, a typical mistake
     sample_fails: tuple = ()    # the grade ids that mistake fails
     done_in_partial_sample: bool = False    # the sample class's partly done submission has done this part

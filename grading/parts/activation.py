@@ -7,7 +7,7 @@ derivative, the derivative's value at 0, the library's names, the points and the
 import math
 from functools import partial
 
-from grading import judging
+from grading import judging, rules
 from grading.judging import Failed
 from grading.parts import Part, Test
 
@@ -24,7 +24,8 @@ def _grids(seed):
 def plan_value(seed):
     cases = [{"input": x, "shape": shape} for x in ("x32", "x64") for shape in ([GRID], [60, 105], [3, 20, 105])]
     return {"collector": "activation", "method": "__call__", "inputs": dict(_grids(seed), big=_BIG),
-            "cases": cases + [{"input": "big", "shape": [4], "hint_only": True}]}
+            "cases": cases + [{"input": "big", "shape": [4], "hint_only": True},
+                              {"input": "x64", "shape": [GRID], "backward": True}]}  # the gradient reaches x
 
 
 def plan_derivative(seed):
@@ -71,6 +72,14 @@ def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
         x = xs[case["input"]].reshape(case["shape"])
         judging.ran(call, part, what)
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
+        if case.get("backward"):
+            grad = call.get("grad")
+            grad = judging.tensor(grad, arrays, part.name, f"{what} 对 x 的梯度", like=x) if grad else None
+            why = call.get("backward_error") or rules.graph_mistake(x, call["out"].get("requires_grad"), grad, reference)
+            if why:
+                raise Failed(f"{part.name}_cuts_graph", rules.graph_message(what, why))
+            say(f"{what}:梯度能传回输入 x,与导数一致")
+            continue
         if not judging.unchanged(call, x):
             raise Failed(f"{part.name}_modifies_input",
                          f"{what} 修改了输入张量 x(原地操作)。激活函数不应改变它的输入,请用不带下划线的运算。")
@@ -108,16 +117,15 @@ def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero
                         derivative(x.double()), x)
 
 
-def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, library, forbidden,
-                    library_names, zero_hint="", overflows=True, sample_mistake=(), sample_fails=(),
-                    done_in_partial_sample=False):
+def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, zero_hint="", overflows=True,
+                    sample_mistake=(), sample_fails=(), done_in_partial_sample=False):
     """The Part of one activation class `cls` (MyReLU, ...), graded by `<name>_value` and `<name>_derivative`."""
     tests = (Test(f"{name}_value", points[0], f"{title} 的函数值", plan_value,
                   partial(judge_value, reference=reference, overflows=overflows)),
              Test(f"{name}_derivative", points[1], f"{title} 的导数", plan_derivative,
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
                           overflows=overflows)))
-    return Part(name=name, order=order, title=title, answer=f"{name}_impl", obj=cls, tests=tests, library=library,
-                forbidden=frozenset(forbidden), library_names=frozenset(library_names), derivative=True,
+    return Part(name=name, order=order, title=title, answer=f"{name}_impl", obj=cls, tests=tests,
+                allowed=frozenset(rules.ACTIVATION_OPS), allowed_text=rules.ACTIVATION_TEXT, in_torch=True, derivative=True,
                 sample_mistake=sample_mistake, sample_fails=sample_fails,
                 done_in_partial_sample=done_in_partial_sample)

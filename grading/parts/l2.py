@@ -1,5 +1,5 @@
 """l2_penalty(w): the L2 penalty ‖w‖²/2 as a scalar tensor in w's graph (its gradient is w: weight decay)."""
-from grading import judging
+from grading import judging, rules
 from grading.judging import Failed
 from grading.parts import Part, Test
 
@@ -70,6 +70,7 @@ def judge_grad(part, plan, meta, arrays, say):
 
 PART = Part(
     name="l2", order=5, title="l2_penalty", answer="l2_impl", obj="l2_penalty",
+    allowed=frozenset(rules.L2_OPS), allowed_text=rules.L2_TEXT,
     tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value),
            Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad)),
     sample_mistake=("torch.sum(w.pow(2)) / 2", "torch.sum(w.pow(2))"), sample_fails=("l2_value", "l2_grad"),
