@@ -6,8 +6,10 @@ import nbformat
 import pytest
 
 from conftest import make_course, nbgrader
+from grading.rubrics import BEGIN_MARK_SCHEME
 from tools import autograde_parallel, grade_table, submissions
-from course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
+from course import (ASSIGNMENT, EXPERIMENT, PARTS, QUESTIONS, autograded_nb, cell_scores, feedback_html, gradebook,
+                    gradebook_rows, meta)
 
 pytestmark = pytest.mark.slow  # autograde of the sample class with the real nbgrader
 
@@ -45,7 +47,7 @@ def test_the_grader_sees_each_rubric_and_no_rubric_waits_for_a_click(course, gra
     0 points, so it never waits for a manual grade."""
     nb = nbformat.read(str(autograded_nb(course, "sample_partial")), 4)
     rubrics = [c for c in nb.cells if meta(c).get("task")]
-    assert len(rubrics) == 5 and all("### BEGIN MARK SCHEME" in c.source and "评分要点" in c.source for c in rubrics)
+    assert len(rubrics) == 5 and all(BEGIN_MARK_SCHEME in c.source and "评分要点" in c.source for c in rubrics)
     with gradebook(course) as gb:
         grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "sample_partial").grades
         rows = {g.name: (g.max_score, g.needs_manual_grade) for g in grades if g.name.endswith("_rubric")}
@@ -68,6 +70,10 @@ def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_sample
         for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点", "MARK SCHEME", "评分要点"):
             assert secret not in page, f"{student}'s feedback shows {secret!r}"
     assert "l2_penalty 的值应为 15" in pages["sample_mistakes"]
+    for student, page in pages.items():  # the summary (one row per part) and an index without rubrics or "Test cell"
+        assert page.count("<tr data-part=") == len(PARTS + QUESTIONS), student
+        for label in ("Test cell", "Student's task", "_rubric"):
+            assert label not in page, f"{student}'s feedback shows {label!r}"
     for student, page in pages.items():  # nothing of the grading machinery in any cell
         for noise in ("history saving thread", "HistoryManager", "IPKernelApp", "lab2-kernels", "connection.json",
                       "Warning:", "Traceback (most recent call last)"):
