@@ -79,7 +79,7 @@ def server(tmp_path_factory, mnist_dir):
 
 @pytest.fixture(scope="module")
 def browser():
-    assert CHROMEDRIVER, "chromium-driver is not installed (.ci/run installs chromium and chromium-driver)"
+    assert CHROMEDRIVER, "chromium-driver is not installed (tools/test.sh installs chromium and chromium-driver as root)"
     os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not try to download a browser or a driver
     from selenium import webdriver
     options = webdriver.ChromeOptions()
