@@ -82,7 +82,15 @@ def short(message):
 
 
 class GetGradesAndStatus(GetGrades):
-    """nbgrader's GetGrades; also notes whether a grade still waits for the TA (a 思考题 not graded yet)."""
+    """nbgrader's GetGrades; also notes whether a grade still waits for the TA (a 思考题 not graded yet), and which
+    comment the TA wrote (nbgrader's own comment is "No response." on an answer left as handed out)."""
+
+    def _get_comment(self, cell, resources):
+        super()._get_comment(cell, resources)
+        comment = self.gradebook.find_comment(cell.metadata.nbgrader["grade_id"], self.notebook_id,
+                                              self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["ta_comment"] = comment.manual_comment
+        cell.metadata.nbgrader["unanswered"] = comment.auto_comment is not None
 
     def _get_score(self, cell, resources):
         super()._get_score(cell, resources)
@@ -95,20 +103,21 @@ class FeedbackSummary(NbGraderPreprocessor):
     """The rows of the summary that opens the feedback page (grading/templates/lab2_feedback/), one per part:
     its points from the gradebook (GetGradesAndStatus) and, where it lost points, each failing test with the
     grader's message in one line (the message HideHiddenTests left in the cell, never hidden-test code); a
-    思考题's row has the TA's comments. Runs after ClearMarkScheme: a rubric, its mark scheme gone, becomes a
-    plain markdown cell (the question), so the page shows no task and the index does not list it."""
+    思考题's row has the TA's comments, or says that it was left unanswered. Runs after ClearMarkScheme: a rubric,
+    its mark scheme gone, becomes a plain markdown cell (the question), so the page shows no task and the index
+    does not list it."""
 
     def preprocess(self, nb, resources):
         rows = {p: {"part": p, "name": name(p), "score": 0.0, "max": 0.0, "pending": False, "anchor": None,
-                    "failed": [], "comments": []} for p in course.PARTS + course.QUESTIONS}
+                    "failed": [], "comments": [], "unanswered": False} for p in course.PARTS + course.QUESTIONS}
         for cell in nb.cells:
             gid = course.meta(cell).get("grade_id", "")
             row = rows.get(course.part(gid))
             if row is None:
                 continue
             m = cell.metadata.nbgrader
-            if m.get("comment"):
-                row["comments"].append(m["comment"])
+            if m.get("ta_comment"):
+                row["comments"].append(m["ta_comment"])
             if is_rubric(cell):
                 del cell.metadata["nbgrader"]
             elif m.get("grade"):
@@ -116,6 +125,7 @@ class FeedbackSummary(NbGraderPreprocessor):
                 row["score"] += m["score"] or 0
                 row["max"] += m["points"]
                 row["pending"] |= bool(m.get("needs_manual_grade"))
+                row["unanswered"] |= course.is_manual(gid) and bool(m.get("unanswered"))
                 if course.is_test(cell) and (m["score"] or 0) < m["points"]:
                     errors = [o.get("evalue", "") for o in cell.outputs if o.output_type == "error"]
                     row["failed"].append({"grade_id": gid, "name": name(gid),

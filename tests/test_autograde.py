@@ -74,6 +74,7 @@ def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_sample
         assert page.count(" data-part=") == len(PARTS + QUESTIONS), student
         for label in ("Test cell", "Student's task", "_rubric"):
             assert label not in page, f"{student}'s feedback shows {label!r}"
+    assert [pages[s].count("未作答") for s in ("sample_untouched", "sample_partial", "sample_complete")] == [5, 4, 0]
     for student, page in pages.items():  # nothing of the grading machinery in any cell
         for noise in ("history saving thread", "HistoryManager", "IPKernelApp", "lab2-kernels", "connection.json",
                       "Warning:", "Traceback (most recent call last)"):
