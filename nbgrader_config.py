@@ -51,7 +51,8 @@ c.Execute.skip_cells_with_tag = "lab2-grading-never-skips-a-cell"
 
 # Feedback: grades, no hidden test code, no traceback lines that would quote it, no rubric (mark scheme); the page
 # opens with a summary per part (grading/feedback.py). Its template extends nbgrader's own feedback template; it is
-# set on a class of its own, so that the Formgrader's pages and its "generate feedback" button keep theirs.
+# set on an exporter class of its own: the Formgrader's grading pages keep theirs, and its "generate feedback"
+# button (which sets HTMLExporter.template_name) makes the same page as the command line.
 c.GenerateFeedback.preprocessors = [GetGradesAndStatus, HideHiddenTests, ClearMarkScheme, FeedbackSummary,
                                     CSSHTMLHeaderPreprocessor]
 c.GenerateFeedback.exporter_class = FeedbackExporter
