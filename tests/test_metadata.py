@@ -2,7 +2,8 @@
 import re
 
 from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
-from grading import parts, safe_execute
+from grading import feedback, parts, safe_execute
+from grading.rubrics import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
 
@@ -61,14 +62,17 @@ def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
 
 def test_each_question_has_a_rubric_for_the_grader(source_nb):
     """The prompt of every 思考题 is a locked 0-point task cell (nbgrader's "manually graded task") whose mark
-    scheme lists the reference points with their share of the question's 7 points; the answer cell follows."""
+    scheme lists the reference points with their share of the question's 7 points; the answer cell follows. The
+    mark scheme's delimiters are HTML comments, which the grading page does not render as headings."""
     cells = source_nb.cells
     rubrics = [(i, c) for i, c in enumerate(cells) if meta(c).get("task")]
     assert [meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
     for i, cell in rubrics:
         rubric = meta(cell)
         assert rubric["locked"] and rubric["points"] == 0 and cell.cell_type == "markdown"
-        scheme = cell.source.split("### BEGIN MARK SCHEME", 1)[1].split("### END MARK SCHEME", 1)[0]
+        assert "### BEGIN MARK SCHEME" not in cell.source and "### END MARK SCHEME" not in cell.source
+        scheme = cell.source.split(BEGIN_MARK_SCHEME + "\n", 1)[1].split("\n" + END_MARK_SCHEME, 1)[0]
+        assert "评分要点" in scheme and all(line.startswith(">") for line in scheme.splitlines()), scheme
         shares = [int(p) for p in re.findall(r"[((](\d+) 分[))]", scheme)]
         assert sum(shares) == 7 and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
         answer = meta(cells[i + 1])
@@ -138,3 +142,10 @@ def test_nothing_outside_the_declarations_names_a_part():
         found += [f"{relative}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
                   if isinstance(node, ast.Constant) and node.value in names and id(node) not in skip]
     assert not found, "parts named outside grading/parts/: " + "; ".join(found)
+
+
+def test_feedback_names_every_part_test_and_answer(source_nb):
+    """The feedback page names each part, test cell and answer (grading/feedback.py: NAMES), never by its grade id."""
+    graded = [m["grade_id"] for _, _, m in graded_cells(source_nb) if m.get("grade")]
+    missing = [key for key in list(PARTS + QUESTIONS) + graded if key not in feedback.NAMES]
+    assert not missing, f"grading/feedback.py NAMES has no name for {missing}"

@@ -3,4 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
+# --- the browser tests (tests/test_formgrader.py) drive the Formgrader with Debian's chromium and its driver;
+# --- CJK fonts for the Chinese pages they screenshot. Only the tests use them: tools/demo.sh does not install them.
+debian_packages "the browser tests" chromium=chromium chromium-driver=chromedriver \
+  fonts-noto-cjk=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# ---
 exec python -m pytest tests "$@"

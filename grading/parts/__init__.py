@@ -35,7 +35,8 @@ class Part:
     """One autograded part: an answer cell and the test cells that follow it."""
     name: str           # every grade id of the part starts with it: "relu_value"
     order: int          # its place in the notebook (tables list the parts in this order)
-    title: str          # for people: "ReLU"
+    title: str          # for people (feedback, reports): "ReLU", "前向传播"
+    code: str           # what the student writes, for people: "MyReLU", "Network.forward"
     answer: str         # the grade id of its answer cell
     obj: str            # the name the hidden tests pass to the probe: "MyReLU"
     tests: tuple        # its Tests, in notebook order
@@ -50,6 +51,10 @@ class Part:
     @property
     def points(self):
         return sum(t.points for t in self.tests)
+
+    @property
+    def heading(self):
+        return f"{self.title}({self.code})"
 
 
 @dataclass(frozen=True)
@@ -100,3 +105,14 @@ def part_of(grade_id):
 
 def is_manual(grade_id):
     return any(grade_id in (q.rubric, q.answer) for q in QUESTIONS)
+
+
+def names():
+    """grade id or part -> what it is, for people: every part, test, 思考题 and its answer (the feedback page)."""
+    result = {}
+    for p in PARTS:
+        result[p.name] = p.heading
+        result.update({t.grade_id: t.title for t in p.tests})
+    for q in QUESTIONS:
+        result.update({q.name: q.title, q.answer: f"{q.title} 的回答"})
+    return result

@@ -125,7 +125,7 @@ def activation_part(*, name, order, title, cls, reference, derivative, at_zero, 
              Test(f"{name}_derivative", points[1], f"{title} 的导数", plan_derivative,
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
                           overflows=overflows)))
-    return Part(name=name, order=order, title=title, answer=f"{name}_impl", obj=cls, tests=tests,
+    return Part(name=name, order=order, title=title, code=cls, answer=f"{name}_impl", obj=cls, tests=tests,
                 allowed=frozenset(rules.ACTIVATION_OPS), allowed_text=rules.ACTIVATION_TEXT, in_torch=True, derivative=True,
                 sample_mistake=sample_mistake, sample_fails=sample_fails,
                 done_in_partial_sample=done_in_partial_sample)

@@ -69,7 +69,7 @@ def judge_grad(part, plan, meta, arrays, say):
 
 
 PART = Part(
-    name="l2", order=5, title="l2_penalty", answer="l2_impl", obj="l2_penalty",
+    name="l2", order=5, title="L2 惩罚", code="l2_penalty", answer="l2_impl", obj="l2_penalty",
     allowed=frozenset(rules.L2_OPS), allowed_text=rules.L2_TEXT,
     tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value),
            Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad)),
