@@ -47,9 +47,6 @@ def dtype_name(t):
     return str(t.dtype).replace("torch.", "")
 
 
-RULE_MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch", "autograd": "autograd"}
-
-
 def ran(call, part, what, autograd_ok=True):
     """The call ran (else: not implemented yet, or an error) and kept its part's rules (grading/rules.py): only the
     ops its part allows, no round trip out of torch where the part forbids it, no autograd in a derivative."""
@@ -59,12 +56,13 @@ def ran(call, part, what, autograd_ok=True):
             raise Failed(f"{part.name}_not_implemented",
                          f"{what} 还没有实现(抛出了 NotImplementedError)。请完成对应的 TODO 单元并重新运行它。")
         raise Failed(f"{part.name}_runtime_error", f"{what} 运行时出错:{err_text(error)}")
-    if part.allowed is not None:
-        broken = rules.violation(part.allowed, call.get("ops") or [], call.get("funcs") or {},
-                                 derivative=not autograd_ok, in_torch=part.in_torch)
+    if part.ops is not None:
+        allowed, allowed_text = rules.ALLOWLISTS[part.ops]
+        broken = rules.violation(allowed, call.get("ops") or [], call.get("funcs") or {}, derivative=not autograd_ok,
+                                 in_torch=part.in_torch)
         if broken:
             kind, names = broken
-            raise Failed(f"{part.name}_{RULE_MISTAKES[kind]}", rules.message(kind, what, names, part.allowed_text))
+            raise Failed(f"{part.name}_{rules.MISTAKES[kind]}", rules.message(kind, what, names, allowed_text))
     return call
 
 

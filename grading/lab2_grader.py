@@ -226,5 +226,5 @@ def overrule(grade_id, cell_index, verdict, findings):
     if autograd and grade_id.endswith("_derivative"):
         used = sorted(dict.fromkeys(f"{f.rule}({f.where})" for f in autograd))
         return Verdict(False, verdict.lines, f"{part.name}_autograd",
-                       rules.message("autograd", f"{part.obj}.derivative", used, part.allowed_text))
+                       rules.message("autograd", f"{part.obj}.derivative", used, ""))
     return verdict

@@ -47,13 +47,16 @@ RANDOM = {"rand", "rand_like", "randn", "randn_like", "bernoulli", "uniform", "n
 REDUCTIONS = {"sum", "mean", "norm", "linalg_vector_norm", "frobenius_norm", "dot", "vdot", "inner", "matmul", "mm",
               "mv", "bmm", "einsum", "tensordot"}
 
-ACTIVATION_OPS = ARITHMETIC | EXP_LOG | COMPARISON | SELECTION | CONSTRUCTORS | CONVERSIONS
-ACTIVATION_TEXT = ("四则运算、exp/log/pow/sqrt/reciprocal、比较、where/maximum/minimum/clamp、abs/sign、"
-                   "*_like 与 full/ones/zeros 构造,以及类型、设备、形状的转换")
-DROPOUT_OPS = ACTIVATION_OPS | RANDOM
-DROPOUT_TEXT = ACTIVATION_TEXT + ",再加上随机数(rand、bernoulli 等)"
-L2_OPS = ACTIVATION_OPS | REDUCTIONS
-L2_TEXT = ACTIVATION_TEXT + ",再加上 sum/norm/dot 这类求和与乘积"
+BASIC = ARITHMETIC | EXP_LOG | COMPARISON | SELECTION | CONSTRUCTORS | CONVERSIONS
+BASIC_TEXT = ("四则运算、exp/log/pow/sqrt/reciprocal、比较、where/maximum/minimum/clamp、abs/sign、"
+              "*_like 与 full/ones/zeros 构造,以及类型、设备、形状的转换")
+# the allowlists a part can name (its declaration's `ops`): the ops, and the same in words for the messages
+ALLOWLISTS = {
+    "basic": (BASIC, BASIC_TEXT),                                                   # the activations
+    "basic+random": (BASIC | RANDOM, BASIC_TEXT + ",再加上随机数(rand、bernoulli 等)"),  # dropout
+    "basic+sums": (BASIC | REDUCTIONS, BASIC_TEXT + ",再加上 sum/norm/dot 这类求和与乘积"),  # the L2 penalty
+}
+MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch", "autograd": "autograd"}  # <part>_<this>
 
 # leaving torch (function-level names): any of these, or a Python number per element
 LEAVES_TORCH = {"numpy", "tolist", "__array__", "__array_wrap__"}
@@ -637,3 +640,115 @@ def scan_source(source, derivative=False, offset=0):
     except RecursionError:
         return [("unreadable_code", "too_deep", 1 + offset, UNREADABLE["too_deep"])]
     return scanner.found
+
+
+# ---------------------------------------------------------------- the visible tests' advice (in the student's kernel)
+ADVICE = {}  # grade id -> what the advice needs (tools/release.py fills it in the notebook's copy of this file)
+MARK = "〔评分规则〕"
+CELL_ID, CELL_MARK = "lab2_rules", "# ---- 评分规则检查"  # the notebook's rules cell: its grade id, its first line
+CELL_SHOWN = (f"{CELL_MARK}(代码与作业里的这个单元相同,评分后的笔记本里不再显示)----\n"
+              "# 可见测试用它给出评分规则的提示;评分时在内核之外、用同样的规则判定。\n")
+
+
+def advise(grade_id, obj):
+    """Say, before the student submits, what the grader's rules will decide about this test: the same rules
+    (this file), on the code run so far in this kernel and on what this part's code runs. Only advice: the
+    grader decides outside the kernel. Under autograde it says nothing (the grader's verdict follows)."""
+    import os
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde" or grade_id not in ADVICE:
+        return
+    spec = ADVICE[grade_id]
+    try:
+        notes = _history_notes(spec) or _run_notes(spec, obj)
+    except Exception as err:  # the advice must never stop a visible test; the grader decides anyway
+        print(f"{MARK}{grade_id}: 评分规则检查没能运行完({type(err).__name__}: {err}),这不影响评分。")
+        return
+    order = ("kernel_tampering", "needs_review")
+    notes.sort(key=lambda note: order.index(note[0]) if note[0] in order else len(order))
+    for mistake, text in notes[:3]:
+        print(f"{MARK}{grade_id}: {mistake} —— {text}")
+    if not notes:
+        print(f"{MARK}{grade_id}: 没有发现违反评分规则的地方(评分时在内核之外用同样的规则判定)。")
+
+
+def _history():
+    """The code run in this kernel before the current cell, oldest first (IPython's In), without the rules cell."""
+    try:
+        entries = list(get_ipython().user_ns.get("In", []))[1:-1]  # noqa: F821  (IPython's own function)
+    except NameError:
+        return []
+    return [(i + 1, text) for i, text in enumerate(entries) if text and not text.lstrip().startswith(CELL_MARK)]
+
+
+def _defines(source, names):
+    try:
+        tree = ast.parse(python_source(source))
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    defined = {n.name for n in tree.body if isinstance(n, (ast.ClassDef, ast.FunctionDef))}
+    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    return bool(defined & set(names))
+
+
+def _history_notes(spec):
+    notes = []
+    for number, source in _history():
+        derivative = spec["derivative"] and _defines(source, [spec["obj"]])
+        for kind, rule, line, what in scan_source(source, derivative):
+            if kind == "tampering":
+                notes.append(("kernel_tampering", f"In[{number}] 第 {line} 行{what}:之后的测试评分时都得 0 分。"))
+            elif kind == "unreadable_code":
+                notes.append(("needs_review", f"In[{number}] 第 {line} 行{what}:评分程序读不懂,之后的测试评分时先记 0 分,"
+                                              "等助教读过代码后再给分。"))
+            elif kind == "autograd" and derivative and spec["derivative_test"]:
+                notes.append((f"{spec['part']}_autograd", message("autograd", spec["what"], [rule], "")))
+    return notes
+
+
+def _run_notes(spec, obj):
+    """Run this test's calls (the grader's plan, on inputs of its own) under the recorder; the first rule broken."""
+    if spec["ops"] is None:
+        return []
+    allowed, allowed_text = ALLOWLISTS[spec["ops"]]
+    plan, calls = spec["plan"], []
+    inputs = {k: materialize(v) for k, v in plan["inputs"].items()}
+    try:
+        fn = obj() if plan["collector"] == "activation" else obj
+        fn = getattr(fn, plan["method"]) if plan["collector"] == "activation" and plan["method"] != "__call__" else fn
+    except Exception:  # the visible tests say what is wrong with it
+        return []
+    with Recorder("advice") as recorder:
+        for case in [c for c in plan["cases"] if not c.get("hint_only")]:
+            if plan["collector"] == "activation":
+                args = [inputs[case["input"]].reshape(case["shape"]).clone()]
+            else:
+                args = [inputs[a["input"]].clone() if "input" in a else a["value"] for a in case["args"]]
+            if case.get("backward") or case.get("requires_grad"):
+                args[0].requires_grad_(True)
+            with torch.enable_grad():
+                result = recorder.call(fn, args)
+                out = result.get("value")
+                grad = None
+                if case.get("backward") and isinstance(out, torch.Tensor) and out.requires_grad:
+                    try:
+                        grad, = torch.autograd.grad(out.sum(), args[0], allow_unused=True)
+                    except RuntimeError:
+                        grad = None
+            calls.append((result, case, args[0], out, grad))
+    for index, (result, case, x, out, grad) in enumerate(calls):
+        if result["error"]:
+            return []
+        broken = violation(allowed, recorder.ops(index), result["funcs"], derivative=spec["derivative_test"],
+                           in_torch=spec["in_torch"])
+        if broken:
+            kind, names = broken
+            return [(f"{spec['part']}_{MISTAKES[kind]}", message(kind, spec["what"], names, allowed_text))]
+        if case.get("backward") and spec["reference"] and isinstance(out, torch.Tensor):
+            reference = getattr(torch, spec["reference"])
+            if out.shape != x.shape or not torch.allclose(out.detach().double(), reference(x.detach().double()),
+                                                          rtol=1e-4, atol=1e-5):
+                return []  # a wrong value: the visible tests say so (the grader fails it before looking at the graph)
+            why = graph_mistake(x, out.requires_grad, grad, reference)
+            if why:
+                return [(f"{spec['part']}_cuts_graph", graph_message(spec["what"], why))]
+    return []

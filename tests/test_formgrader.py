@@ -277,3 +277,69 @@ def test_class_report_shows_its_figures(server, browser, autograded_from_the_pag
     browser.save_screenshot(str(shots / "class_report.png"))
     rows = (course / "class_report.csv").read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("student,relu") and any(r.startswith(STUDENT + ",4,4,4,0,0,4,16,5") for r in rows), rows
+
+
+REVIEWED = "review_student"
+
+
+@pytest.fixture(scope="module")
+def held_for_review(server):
+    """A submission whose MyTanh is correct but written as exec of decoded text: the grader cannot read it, so every
+    test after that cell is held at 0 for a TA's review. Autograded on the command line in the served course."""
+    import base64
+    course = server[0]
+    source_nb = nbformat.read(str(SOURCE_NB), as_version=4)
+    answers = dict(submissions.solutions(source_nb))
+    hidden = base64.b64encode(answers["tanh_impl"].encode()).decode()
+    answers["tanh_impl"] = f"import base64\nexec(base64.b64decode('{hidden}').decode())  # 正确的 MyTanh,只是藏了起来\n"
+    submissions.write_submission(course, REVIEWED, submissions.fill(nbformat.read(str(RELEASE_NB), as_version=4),
+                                                                    answers))
+    nbgrader(course, "autograde", ASSIGNMENT, "--student", REVIEWED)
+    graded = nbformat.read(str(autograded_nb(course, REVIEWED)), as_version=4)
+    return {meta(c)["grade_id"]: c.metadata["lab2"] for c in graded.cells if "lab2" in c.metadata and meta(c)}
+
+
+def test_a_ta_gives_the_points_held_for_review_back_in_the_formgrader(server, browser, held_for_review, shots):
+    """Code the grader cannot read goes to a person: the tests after it are held at 0 with a "needs review" verdict
+    (the data alone passed them), the integrity and class reports list the submission first, and a TA who read the
+    code gives the points back on the Formgrader's grading page (nbgrader's manual score of an autograded cell)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from tools import class_report, integrity_report
+    course, base, token = server
+    held = sorted(gid for gid, v in held_for_review.items() if v.get("mistake") == "needs_review")
+    assert held and all(part(g) not in ("relu", "sigmoid") for g in held), held  # only the tests after the cell
+    assert all(held_for_review[g]["data_mistake"] == "" for g in held), "the data alone should pass them"
+    assert "助教" in held_for_review[held[0]]["message"]
+    assert list(integrity_report.in_order(integrity_report.report(course)))[0] == REVIEWED
+    page, _ = class_report.write(course)
+    assert page.read_text(encoding="utf-8").index(REVIEWED) < page.read_text(encoding="utf-8").index(STUDENT)
+
+    with gradebook(course) as gb:
+        notebook_id = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, REVIEWED).id
+        before = {g.name: g.score for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, REVIEWED).grades}
+    assert all(before[g] == 0 for g in held)
+    browser.get(f"{base}/tree?token={token}")
+    wait_for(lambda: browser.get_cookies(), 30, "the login cookie")
+    browser.get(f"{base}/formgrader/submissions/{notebook_id}/")
+    wait_for(lambda: browser.find_elements(By.ID, held[0]), 60, "the grading page")
+    assert "助教复核" in browser.find_element(By.TAG_NAME, "body").text  # the verdict the TA reads above the score
+    points = dict(parts.AUTOGRADED)
+    for gid in held:  # the TA read the code: it is honest, every held test gets its points back
+        box = browser.find_element(By.ID, gid)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+        box.clear()
+        box.send_keys(f"{points[gid]:g}", Keys.TAB)
+    show(browser, browser.find_element(By.ID, held[0]), top=300)
+    browser.save_screenshot(str(shots / "formgrader_review.png"))
+
+    def given_back():
+        with gradebook(course) as gb:
+            grades = {g.name: g for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, REVIEWED).grades}
+            return all(grades[g].manual_score == points[g] and grades[g].score == points[g] for g in held)
+    wait_for(given_back, 60, "the points to reach the gradebook")
+    with gradebook(course) as gb:
+        total = sum(g.score for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, REVIEWED).grades
+                    if not parts.is_manual(g.name))
+    assert total == sum(points.values())

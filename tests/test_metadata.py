@@ -149,3 +149,15 @@ def test_feedback_names_every_part_test_and_answer(source_nb):
     graded = [m["grade_id"] for _, _, m in graded_cells(source_nb) if m.get("grade")]
     missing = [key for key in list(PARTS + QUESTIONS) + graded if key not in feedback.NAMES]
     assert not missing, f"grading/feedback.py NAMES has no name for {missing}"
+
+
+def test_each_test_cell_first_gives_the_rules_advice(source_nb):
+    """Every rule that can cost points is checked in the visible tests, as advice: each test cell starts with
+    lab2_rules.advise('<its grade id>', <its part's object>), from the locked rules cell (generated from
+    grading/rules.py by tools/release.py) that comes before the first answer cell."""
+    ids = [meta(c).get("grade_id") for c in source_nb.cells]
+    rules_cell = source_nb.cells[ids.index("lab2_rules")]
+    assert meta(rules_cell).get("locked") and ids.index("lab2_rules") < min(ids.index(p.answer) for p in parts.PARTS)
+    for gid, (p, _) in parts.TESTS.items():
+        first_code = source_nb.cells[ids.index(gid)].source.splitlines()[1]
+        assert first_code.startswith(f"lab2_rules.advise('{gid}', {p.obj})"), f"{gid}: {first_code}"

@@ -28,6 +28,7 @@ class Test:
     title: str        # what it checks, for people (feedback, reports): "ReLU 的导数"
     plan: Callable    # seed -> {"collector", "inputs", "cases", ...}: what the probe calls, on which inputs
     judge: Callable   # (part, plan, meta, arrays, say) -> None; raises judging.Failed (a mistake id, a message)
+    reference: str = ""  # torch's function of an activation's value test: the gradient its value must carry
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,8 @@ class Part:
     answer: str         # the grade id of its answer cell
     obj: str            # the name the hidden tests pass to the probe: "MyReLU"
     tests: tuple        # its Tests, in notebook order
-    allowed: frozenset = None   # the aten ops its code may run (grading/rules.py); None: no rule (Network.forward)
-    allowed_text: str = ""      # the same, in words, for the messages
+    ops: str = None             # the allowlist of ops its code may run (a key of grading/rules.py's ALLOWLISTS);
+                                # None: no rule (Network.forward is graded with an activation the grader knows)
     in_torch: bool = False      # its data must stay in torch (no .numpy(), .tolist(), Python number per element)
     derivative: bool = False    # its code holds a derivative (no autograd there)
     sample_mistake: tuple = ()  # (old, new): an edit of the master's solution, a typical mistake

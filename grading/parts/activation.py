@@ -60,16 +60,21 @@ def _overflow_hint(say, call, arrays, what, overflows):
             f"数值稳定的写法例如按 x 的正负分别计算,或用 e^(-|x|) 改写公式。")
 
 
-def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
-    what = f"{part.obj}.__call__"
-    _construct(part, meta, "__call__")
+def _cases(part, plan, meta, arrays, say, method, overflows):
+    """(what, case, call, x) of each graded call, after the class was made (a hint-only case only gives its hint)."""
+    what = f"{part.obj}.{method}"
+    _construct(part, meta, method)
     xs, calls = judging.inputs_of(plan), meta["calls"]
     judging.warnings_of(say, calls)
     for case, call in zip(plan["cases"], calls, strict=True):
         if case.get("hint_only"):
             _overflow_hint(say, call, arrays, what, overflows)
             continue
-        x = xs[case["input"]].reshape(case["shape"])
+        yield what, case, call, xs[case["input"]].reshape(case["shape"])
+
+
+def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
+    for what, case, call, x in _cases(part, plan, meta, arrays, say, "__call__", overflows):
         judging.ran(call, part, what)
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
         if case.get("backward"):
@@ -88,15 +93,7 @@ def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
 
 
 def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero_hint, overflows):
-    what = f"{part.obj}.derivative"
-    _construct(part, meta, "derivative")
-    xs, calls = judging.inputs_of(plan), meta["calls"]
-    judging.warnings_of(say, calls)
-    for case, call in zip(plan["cases"], calls, strict=True):
-        if case.get("hint_only"):
-            _overflow_hint(say, call, arrays, what, overflows)
-            continue
-        x = xs[case["input"]].reshape(case["shape"])
+    for what, case, call, x in _cases(part, plan, meta, arrays, say, "derivative", overflows):
         judging.ran(call, part, what, autograd_ok=False)
         if case["input"] == "zero":
             info = call.get("out")
@@ -121,11 +118,11 @@ def activation_part(*, name, order, title, cls, reference, derivative, at_zero, 
                     sample_mistake=(), sample_fails=(), done_in_partial_sample=False):
     """The Part of one activation class `cls` (MyReLU, ...), graded by `<name>_value` and `<name>_derivative`."""
     tests = (Test(f"{name}_value", points[0], f"{title} 的函数值", plan_value,
-                  partial(judge_value, reference=reference, overflows=overflows)),
+                  partial(judge_value, reference=reference, overflows=overflows), reference=reference.__name__),
              Test(f"{name}_derivative", points[1], f"{title} 的导数", plan_derivative,
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
                           overflows=overflows)))
     return Part(name=name, order=order, title=title, code=cls, answer=f"{name}_impl", obj=cls, tests=tests,
-                allowed=frozenset(rules.ACTIVATION_OPS), allowed_text=rules.ACTIVATION_TEXT, in_torch=True, derivative=True,
+                ops="basic", in_torch=True, derivative=True,
                 sample_mistake=sample_mistake, sample_fails=sample_fails,
                 done_in_partial_sample=done_in_partial_sample)
