@@ -235,6 +235,7 @@ _PROFILE = _legacy.profile if _legacy is not None else _profiler.profile  # take
 _record_function = _profiler.record_function                               # the functions below
 _linspace, _randn, _rand, _cat, _clamp, _tensor, _Generator = (torch.linspace, torch.randn, torch.rand, torch.cat,
                                                                torch.clamp, torch.tensor, torch.Generator)
+_allclose = torch.allclose
 
 
 def _profiler_class():
@@ -745,8 +746,8 @@ def _run_notes(spec, obj):
             return [(f"{spec['part']}_{MISTAKES[kind]}", message(kind, spec["what"], names, allowed_text))]
         if case.get("backward") and spec["reference"] and isinstance(out, torch.Tensor):
             reference = getattr(torch, spec["reference"])
-            if out.shape != x.shape or not torch.allclose(out.detach().double(), reference(x.detach().double()),
-                                                          rtol=1e-4, atol=1e-5):
+            if out.shape != x.shape or not _allclose(out.detach().double(), reference(x.detach().double()),
+                                                     rtol=1e-4, atol=1e-5):
                 return []  # a wrong value: the visible tests say so (the grader fails it before looking at the graph)
             why = graph_mistake(x, out.requires_grad, grad, reference)
             if why:

@@ -163,9 +163,13 @@ def test_faults_are_flagged_for_review(batch):
 
 
 def test_autograde_refuses_without_bubblewrap(course):
+    """Without bwrap, grading a submission stops the run with a message that says what to do; nothing is graded."""
+    student = "no_sandbox_here"
+    submissions.write_submission(course, student, nbformat.read(str(RELEASE_NB), as_version=4))
     env = dict(os.environ, PATH=str(Path(shutil.which("nbgrader")).parent))
     env.pop("LAB2_SANDBOX", None)
-    result = subprocess.run([shutil.which("nbgrader"), "autograde", ASSIGNMENT], cwd=course, env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run([shutil.which("nbgrader"), "autograde", ASSIGNMENT, "--student", student, "--force"],
+                            cwd=course, env=env, capture_output=True, text=True)
     assert result.returncode != 0
     assert "bubblewrap" in result.stderr and "LAB2_SANDBOX=off" in result.stderr, result.stderr
+    assert not autograded_nb(course, student).exists()
