@@ -69,7 +69,7 @@ def check_submission(submitted, release, autograded):
     return findings
 
 
-def report(folder=course.ROOT):
+def report(folder="."):
     folder = Path(folder)
     release = course.read(course.release_nb(folder))
     result = {}
@@ -100,7 +100,7 @@ def as_markdown(result):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     folder = Path(parser.parse_args().course)
     text = as_markdown(report(folder))
     (folder / "integrity_report.md").write_text(text, encoding="utf-8")
