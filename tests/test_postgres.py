@@ -33,6 +33,7 @@ from tools.scratch_postgres import ScratchPostgres
 pytestmark = pytest.mark.slow  # a database server, autograde of the sample class, Jupyter servers
 
 SHARDS = 3
+BROKEN = "unreadable"  # its upload is not a notebook: shard 2's student (deploy/slurm/autograde.sbatch)
 TOOL = str(lab.ROOT / "tools" / "autograde_parallel.py")
 
 
@@ -96,6 +97,9 @@ def sharded(pg, tmp_path_factory, mnist_dir):
     url = pg.create_database("lab2", user="ta")
     folder = tmp_path_factory.mktemp("pg_course")
     env = pg_course(folder, mnist_dir, url)
+    broken = lab.submitted_nb(folder, BROKEN)  # an upload that nbgrader's autograde cannot read
+    broken.parent.mkdir(parents=True)
+    broken.write_text("{ not a notebook", encoding="utf-8")
     pg.execute(f'ALTER ROLE ta CONNECTION LIMIT {SHARDS * 2}')  # each shard: the command (before its worker), 1 worker
     start = time.time()
     procs = [subprocess.Popen(cmd, cwd=folder, env=shard_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -109,10 +113,14 @@ def sharded(pg, tmp_path_factory, mnist_dir):
 def test_three_shards_write_the_rows_of_serial_sqlite_autograde(sharded, course, graded_samples):
     folder, url, _, results = sharded
     for i, (code, out) in enumerate(results):
-        assert code == 0 and "NOT GRADED" not in out, f"shard {i}:\n{out}"
         assert f"shard {i}/{SHARDS}" in out, out
+        if i == autograde_parallel.shard_of(BROKEN, SHARDS):  # the student nbgrader could not grade is listed
+            assert code == 2 and f"NOT GRADED -- review these submissions by hand:\n  {BROKEN}: " in out, out
+            assert (folder / "autograde_logs" / f"{BROKEN}.log").exists()
+        else:
+            assert code == 0 and "NOT GRADED" not in out, f"shard {i}:\n{out}"
     assert "from JOB_COMPLETION_INDEX" in results[1][1] and "from SLURM_ARRAY_TASK_ID" in results[2][1]
-    graded = rows(url, folder)
+    graded = [r for r in rows(url, folder) if r[0] != BROKEN]
     assert graded == course_rows(course) and graded, "the shards' gradebook differs from serial SQLite autograde"
     for student in graded_samples:
         assert lab.autograded_nb(folder, student).exists()
@@ -246,7 +254,7 @@ def two_tas(sharded):
     folder, url, env, _ = sharded
     with db_url(url), lab.gradebook(folder) as gb:
         answers = {(s.student_id, g.name): (g.id, nb.id) for s in gb.assignment_submissions(lab.ASSIGNMENT)
-                   for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer")}
+                   for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id != BROKEN}
     assert len(answers) == 4 * 5, answers
     with jupyter_server(folder, env, "ta_a") as a, jupyter_server(folder, env, "ta_b") as b:
         work = {a: [k for k in answers if k[1][:2] in ("q1", "q2", "q3")], b: [k for k in answers if k[1][:2] in ("q4", "q5")]}
@@ -280,7 +288,7 @@ def test_two_tas_on_two_jupyter_servers_lose_no_score(two_tas):
     expected = {(s, name): score(s, name[:2]) for s, name in answers}
     with db_url(url), lab.gradebook(folder) as gb:
         stored = {(s.student_id, g.name): g.manual_score for s in gb.assignment_submissions(lab.ASSIGNMENT)
-                  for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer")}
+                  for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id != BROKEN}
     assert stored == expected
     for server, scores in seen.items():  # each TA's server shows the other's scores too
         assert scores == expected, f"{server[0]} shows stale scores"
@@ -297,15 +305,16 @@ def test_class_report_grade_table_export_and_feedback_read_the_postgres_gradeboo
         assert result.returncode == 0, result.stdout + result.stderr
     with open(folder / "class_report.csv", newline="", encoding="utf-8") as f:
         report = {r["student"]: r for r in csv.DictReader(f)}
-    assert set(report) == set(graded_samples)
+    assert set(report) - {BROKEN} == set(graded_samples)
     for student, (points, _) in graded_samples.items():
         assert float(report[student]["auto"]) == points
         assert sum(float(report[student][q]) for q in parts.QUESTION_NAMES) == manual[student], report[student]
     assert "relu_derivative_at_zero" in report["sample_mistakes"]["mistakes"]
+    assert "not a readable notebook" in report[BROKEN]["flags"]  # the upload nbgrader could not grade
     assert "sample_complete" in result.stdout  # the grade table
     nbgrader_env(folder, env, "export", "--to", "grades.csv")
     with open(folder / "grades.csv", newline="") as f:
-        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f) if r["student_id"] != BROKEN}
     assert exported == {s: points + manual[s] for s, (points, _) in graded_samples.items()}
     nbgrader_env(folder, env, "generate_feedback", lab.ASSIGNMENT, "--force")
     for student in graded_samples:

@@ -79,7 +79,13 @@ def report(folder="."):
             continue
         graded_path = course.autograded_nb(folder, student)
         graded = course.read(graded_path) if graded_path.exists() else None
-        findings = check_submission(course.read(path), release, graded)
+        try:
+            submitted = course.read(path)
+        except Exception as err:  # whatever the upload is, it is listed, never a crash of the report
+            result[student] = [("not a readable notebook", f"{path.relative_to(folder)}: {str(err).splitlines()[0][:160]}"),
+                               ("not autograded", "no notebook in autograded/: grade by hand")]
+            continue
+        findings = check_submission(submitted, release, graded)
         if graded is None:
             findings.append(("not autograded", "no notebook in autograded/: grade by hand"))
         result[student] = findings
