@@ -34,6 +34,7 @@ pytestmark = pytest.mark.slow  # a database server, autograde of the sample clas
 
 SHARDS = 3
 BROKEN = "unreadable"  # its upload is not a notebook: shard 2's student (deploy/slurm/autograde.sbatch)
+PROBE = "db_probe"  # tries to reach the gradebook from the sandbox
 TOOL = str(lab.ROOT / "tools" / "autograde_parallel.py")
 
 
@@ -78,6 +79,16 @@ def pg_course(folder, mnist_dir, url):
     return env
 
 
+def db_probe(folder, socket_folder):
+    """The complete sample, its ReLU cell also trying the gradebook: its server's socket, its URL."""
+    answers = dict(submissions.samples(lab.read(lab.source_nb(folder)))["sample_complete"][0])
+    answers["relu_impl"] += (f"\n\nimport os, socket\n_s = socket.socket(socket.AF_UNIX)\ntry:\n"
+                             f"    _s.connect({os.path.join(socket_folder, '.s.PGSQL.5432')!r})\n"
+                             f"    print('DB REACHED')\nexcept OSError as _e:\n    print('DB NOT REACHED', type(_e).__name__)\n"
+                             f"print('DB URL SEEN:', os.environ.get('LAB2_DB_URL'))\n")
+    return submissions.fill(lab.read(lab.release_nb(folder)), answers)
+
+
 def shard_command(i, env):
     """Shard i of SHARDS, each the way one kind of job array starts it."""
     if i == 0:
@@ -100,6 +111,7 @@ def sharded(pg, tmp_path_factory, mnist_dir):
     broken = lab.submitted_nb(folder, BROKEN)  # an upload that nbgrader's autograde cannot read
     broken.parent.mkdir(parents=True)
     broken.write_text("{ not a notebook", encoding="utf-8")
+    submissions.write_submission(folder, PROBE, db_probe(folder, pg.folder))
     pg.execute(f'ALTER ROLE ta CONNECTION LIMIT {SHARDS * 2}')  # each shard: the command (before its worker), 1 worker
     start = time.time()
     procs = [subprocess.Popen(cmd, cwd=folder, env=shard_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -120,10 +132,13 @@ def test_three_shards_write_the_rows_of_serial_sqlite_autograde(sharded, course,
         else:
             assert code == 0 and "NOT GRADED" not in out, f"shard {i}:\n{out}"
     assert "from JOB_COMPLETION_INDEX" in results[1][1] and "from SLURM_ARRAY_TASK_ID" in results[2][1]
-    graded = [r for r in rows(url, folder) if r[0] != BROKEN]
+    graded = [r for r in rows(url, folder) if r[0] not in (BROKEN, PROBE)]
     assert graded == course_rows(course) and graded, "the shards' gradebook differs from serial SQLite autograde"
     for student in graded_samples:
         assert lab.autograded_nb(folder, student).exists()
+    printed = "".join(o.get("text", "") for c in lab.read(lab.autograded_nb(folder, PROBE)).cells
+                      for o in c.get("outputs", []))
+    assert "DB NOT REACHED" in printed and "DB URL SEEN: None" in printed, "the sandbox reached the gradebook"
 
 
 def course_rows(folder):
@@ -254,7 +269,7 @@ def two_tas(sharded):
     folder, url, env, _ = sharded
     with db_url(url), lab.gradebook(folder) as gb:
         answers = {(s.student_id, g.name): (g.id, nb.id) for s in gb.assignment_submissions(lab.ASSIGNMENT)
-                   for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id != BROKEN}
+                   for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id not in (BROKEN, PROBE)}
     assert len(answers) == 4 * 5, answers
     with jupyter_server(folder, env, "ta_a") as a, jupyter_server(folder, env, "ta_b") as b:
         work = {a: [k for k in answers if k[1][:2] in ("q1", "q2", "q3")], b: [k for k in answers if k[1][:2] in ("q4", "q5")]}
@@ -288,7 +303,7 @@ def test_two_tas_on_two_jupyter_servers_lose_no_score(two_tas):
     expected = {(s, name): score(s, name[:2]) for s, name in answers}
     with db_url(url), lab.gradebook(folder) as gb:
         stored = {(s.student_id, g.name): g.manual_score for s in gb.assignment_submissions(lab.ASSIGNMENT)
-                  for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id != BROKEN}
+                  for nb in s.notebooks for g in nb.grades if g.name.endswith("_answer") and s.student_id not in (BROKEN, PROBE)}
     assert stored == expected
     for server, scores in seen.items():  # each TA's server shows the other's scores too
         assert scores == expected, f"{server[0]} shows stale scores"
@@ -305,7 +320,7 @@ def test_class_report_grade_table_export_and_feedback_read_the_postgres_gradeboo
         assert result.returncode == 0, result.stdout + result.stderr
     with open(folder / "class_report.csv", newline="", encoding="utf-8") as f:
         report = {r["student"]: r for r in csv.DictReader(f)}
-    assert set(report) - {BROKEN} == set(graded_samples)
+    assert set(report) - {BROKEN, PROBE} == set(graded_samples)
     for student, (points, _) in graded_samples.items():
         assert float(report[student]["auto"]) == points
         assert sum(float(report[student][q]) for q in parts.QUESTION_NAMES) == manual[student], report[student]
@@ -314,7 +329,8 @@ def test_class_report_grade_table_export_and_feedback_read_the_postgres_gradeboo
     assert "sample_complete" in result.stdout  # the grade table
     nbgrader_env(folder, env, "export", "--to", "grades.csv")
     with open(folder / "grades.csv", newline="") as f:
-        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f) if r["student_id"] != BROKEN}
+        exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)
+                    if r["student_id"] not in (BROKEN, PROBE)}
     assert exported == {s: points + manual[s] for s, (points, _) in graded_samples.items()}
     nbgrader_env(folder, env, "generate_feedback", lab.ASSIGNMENT, "--force")
     for student in graded_samples:
