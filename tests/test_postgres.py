@@ -5,6 +5,7 @@ temporary folder (tools/scratch_postgres.py: a unix socket there, no TCP), stopp
   JOB_COMPLETION_INDEX, and deploy/slurm/autograde.sbatch with Slurm's array variables), every worker with one
   connection (the database role allows no more), gives exactly the rows of serial SQLite autograde;
 - a shard killed midway and run again completes the gradebook, with no duplicate rows and nobody missing;
+  nbgrader's own serial autograde, regrading a student there, writes the same rows;
 - two TAs on two Jupyter servers enter 思考题 scores into the same gradebook at the same time through the
   Formgrader's API, and none is lost; the class report, the grade table, the export and the feedback read them.
 """
@@ -214,6 +215,11 @@ def test_a_killed_shard_run_again_completes_the_gradebook(pg, tmp_path, mnist_di
     (submitted, distinct), = counts[0]
     (grades, distinct_grades), = counts[1]
     assert submitted == distinct == len(graded_samples) and grades == distinct_grades
+    # nbgrader's own serial autograde on the same gradebook (a regrade) writes the same rows in place
+    result = subprocess.run(["nbgrader", "autograde", lab.ASSIGNMENT, "--student", mine[0], "--force"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert rows(url, tmp_path) == course_rows(course)
 
 
 # ---------------------------------------------------------------- two TAs, two Jupyter servers, one gradebook
