@@ -226,12 +226,14 @@ def generate_release(course):
     return release_nb(course)
 
 
-def copy_course(dest, data=None):
-    """A fresh course in `dest`: the config, grading/ and source/ (and a data folder), the release generated."""
-    dest = Path(dest)
+def copy_course(dest, data=None, src=ROOT):
+    """A fresh course in `dest` (an empty folder) made from the course `src` (this checkout by default): the config,
+    course.py, grading/ and source/ (and a data folder), the release generated."""
+    dest, src = Path(dest), Path(src)
+    dest.mkdir(parents=True, exist_ok=True)
     for name in ("nbgrader_config.py", "course.py", "grading", "source"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copyfile)(src, dest / name)
+        item = src / name
+        (shutil.copytree if item.is_dir() else shutil.copyfile)(item, dest / name)
     if data is not None:
         shutil.copytree(data, dest / "data")
     generate_release(dest)

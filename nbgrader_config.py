@@ -15,11 +15,12 @@ GRADING_DIR = os.path.join(COURSE_ROOT, "grading")
 os.environ["IPYTHONDIR"] = os.path.join(GRADING_DIR, "ipython")
 os.environ["LAB2_PROBE"] = os.path.join(GRADING_DIR, "lab2_probe.py")
 
+import nbgrader  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMarkScheme, DeduplicateIds,  # noqa: E402
-                                    GetGrades, IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
+                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
 
-from grading.feedback import HideHiddenTests  # noqa: E402
+from grading.feedback import FeedbackExporter, FeedbackSummary, GetGradesAndStatus, HideHiddenTests  # noqa: E402
 from grading.rubrics import SaveAutoGradesAndRubrics  # noqa: E402
 from grading.safe_execute import SafeExecute  # noqa: E402
 from grading.student_runs import KeepStudentRuns  # noqa: E402
@@ -48,8 +49,18 @@ c.Execute.iopub_timeout = 30
 # nbclient skips cells tagged 'skip-execution'; a student must not be able to skip a test that way.
 c.Execute.skip_cells_with_tag = "lab2-grading-never-skips-a-cell"
 
-# Feedback: grades, no hidden test code, no traceback lines that would quote it, no rubric (mark scheme).
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, ClearMarkScheme, CSSHTMLHeaderPreprocessor]
+# Feedback: grades, no hidden test code, no traceback lines that would quote it, no rubric (mark scheme); the page
+# opens with a summary per part (grading/feedback.py). Its template extends nbgrader's own feedback template; it is
+# set on an exporter class of its own: the Formgrader's grading pages keep theirs, and its "generate feedback"
+# button (which sets HTMLExporter.template_name) makes the same page as the command line.
+c.GenerateFeedback.preprocessors = [GetGradesAndStatus, HideHiddenTests, ClearMarkScheme, FeedbackSummary,
+                                    CSSHTMLHeaderPreprocessor]
+c.GenerateFeedback.exporter_class = FeedbackExporter
+c.FeedbackExporter.template_name = "lab2_feedback"  # grading/templates/lab2_feedback/: extends nbgrader's "feedback"
+c.FeedbackExporter.template_file = "lab2_feedback.html.j2"
+c.FeedbackExporter.extra_template_basedirs = [os.path.join(GRADING_DIR, "templates"),
+                                              os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions",
+                                                           "formgrader", "templates")]
 
 # Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
 c.Autograde.sanitize_preprocessors = [KeepStudentRuns, DeduplicateIds, OverwriteKernelspec, OverwriteCells,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from grading import lab2_probe, parts
-from grading.judging import BadData, Failed, Report, autograd_message, library_message
+from grading import lab2_probe, parts, rules
+from grading.judging import BadData, Failed, Report
 
 MAX_MESSAGE_BYTES = 64 << 20   # one probe message, as text
 MAX_ARRAY_BYTES = 256 << 20    # all arrays of one message, unpacked
@@ -113,6 +113,9 @@ def _call(call, what, arrays):
     _error_info(call.get("error"), what)
     _tensor_info(call.get("out"), what, arrays)
     _strings(call.get("ops", []), f"{what}.ops")
+    funcs = call.get("funcs", {})
+    _need(isinstance(funcs, dict) and all(isinstance(k, str) and type(v) is int for k, v in funcs.items()),
+          f"{what}.funcs")
     _strings(call.get("warnings", []), f"{what}.warnings")
     _strings(call.get("inputs_sha", []), f"{what}.inputs_sha")
     _need(call.get("backward_error") is None or isinstance(call["backward_error"], str), f"{what}: backward_error")
@@ -193,24 +196,35 @@ def check_here(grade_id, objects, seed=2024):
 
 
 # ---------------------------------------------------------------- the submitted source overrules the data
+REVIEW = "needs_review"  # the mistake id of a test held at 0 until a TA has read the code
+
+
 def overrule(grade_id, cell_index, verdict, findings):
     """The verdict once the submitted source (grading/source_rules.py, read outside the kernel) is taken into
-    account: tampering with the kernel in a cell before this test, a clear use of the part's library op, or
-    autograd in a derivative fail the test whatever the data said. The compared numbers stay."""
+    account: tampering with the kernel in a cell before this test fails it; code the grader cannot read in a cell
+    before it holds it at 0 for a TA's review; autograd in a derivative fails it. The compared numbers stay."""
     part, _ = parts.test(grade_id)
-    tampering = [f for f in findings if f.kind == "tampering" and f.cell < cell_index]
+    before = [f for f in findings if f.cell < cell_index]
+    tampering = [f for f in before if f.kind == "tampering"]
     if tampering:
         first, more = tampering[0], len(tampering) - 1
         return Verdict(False, verdict.lines, "kernel_tampering",
                        f"这个测试不计分:{first.where}{first.what}:`{first.code}`。改动评分内核之后运行的测试都无法被信任,"
                        f"得 0 分(在它之前运行的测试不受影响)。" + (f"另有 {more} 处类似代码。" if more else "")
                        + "请删掉这段代码后重新提交;如果你认为这是误判,请联系助教。")
-    library = [f for f in findings if f.kind == "library_op" and f.part == part.name]
-    if library:
-        used = ", ".join(dict.fromkeys(f"{f.rule}({f.where})" for f in library))
-        return Verdict(False, verdict.lines, f"{part.name}_library_op", library_message(part, part.obj, used))
+    unreadable = [f for f in before if f.kind == "unreadable_code"]
+    if unreadable:
+        first, more = unreadable[0], len(unreadable) - 1
+        return Verdict(False, verdict.lines, REVIEW,
+                       f"这个测试暂记 0 分,等待助教复核:{first.where}{first.what}(`{first.code}`)。评分程序读不懂这样的代码,"
+                       "无法确认之后的测试真正检查的是你写的代码,所以它之后的测试都交给助教:助教读过代码、确认没有问题后会"
+                       "手动给回分数。" + (f"另有 {more} 处类似代码。" if more else "")
+                       + "想避免复核,请把代码直接写出来(不用 exec、运行时拼出的名字、自己写出再导入的模块或 %run)。"
+                       + (f"(在内核里的判定:{'通过' if verdict.passed else '未通过:' + verdict.message})"
+                          if verdict.message or verdict.passed else ""))
     autograd = [f for f in findings if f.kind == "autograd" and f.part == part.name]
     if autograd and grade_id.endswith("_derivative"):
-        used = ", ".join(dict.fromkeys(f"{f.rule}({f.where})" for f in autograd))
-        return Verdict(False, verdict.lines, f"{part.name}_autograd", autograd_message(f"{part.obj}.derivative", used))
+        used = sorted(dict.fromkeys(f"{f.rule}({f.where})" for f in autograd))
+        return Verdict(False, verdict.lines, f"{part.name}_autograd",
+                       rules.message("autograd", f"{part.obj}.derivative", used, ""))
     return verdict

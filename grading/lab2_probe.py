@@ -17,16 +17,29 @@ plan 来自内核之外的评分进程(grading/lab2_grader.py),里面是这一�
 import base64 as _base64
 import hashlib as _hashlib
 import io as _io
+import importlib.util as _importlib_util
 import json as _json
-import warnings as _warnings
+import os as _os
 
 import numpy as _np
 import torch as _torch
-from torch.overrides import TorchFunctionMode as _TorchFunctionMode
-from torch.utils._python_dispatch import TorchDispatchMode as _TorchDispatchMode
+
+
+def _load_rules():
+    """grading/rules.py, next to this file (in the grading sandbox, a copy in the kernel's private folder): the
+    recorder of what student code runs, and the inputs, shared with the grader and the notebook's advice."""
+    spec = _importlib_util.spec_from_file_location("lab2_rules_for_the_probe",
+                                                   _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "rules.py"))
+    module = _importlib_util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_rules = _load_rules()
 
 MIME = "application/x-lab2-probe"
 MAX_MESSAGE = 300  # characters kept of a student's exception message
+MAX_ELEMENTS = 1 << 22  # a result larger than this travels without its data (the largest input has 100,000)
 
 # References taken when the kernel starts, before any student code: later patches of torch or builtins
 # change nothing here (and if they did, they could only change the data, which is judged outside).
@@ -40,35 +53,16 @@ _detach, _clone, _contiguous, _numpy, _reshape, _requires_grad_, _cpu, _float_t 
 _get = lambda name: _TB[name].__get__  # noqa: E731  (tensor properties: dtype, shape, requires_grad, grad)
 _dtype_of, _shape_of, _requires_grad_of, _grad_of = (_get(n) for n in ("dtype", "shape", "requires_grad", "grad"))
 _backward = _torch.autograd.backward
-_no_grad, _manual_seed, _Generator, _Module = _torch.no_grad, _torch.manual_seed, _torch.Generator, _torch.nn.Module
+_no_grad, _enable_grad, _manual_seed, _Module = _torch.no_grad, _torch.enable_grad, _torch.manual_seed, _torch.nn.Module
 _ndcopy = _np.ndarray.copy  # a method of a built-in type: student code cannot replace it
 _savez, _sha256, _b64encode = _np.savez, _hashlib.sha256, _base64.b64encode
-_DTYPES = {"float32": _torch.float32, "float64": _torch.float64}
 # dtypes that travel as themselves; other floating dtypes travel as float64 (the dtype is reported as it was)
 _NUMPY_OK = {_torch.float16, _torch.float32, _torch.float64, _torch.bool, _torch.uint8, _torch.int8,
              _torch.int16, _torch.int32, _torch.int64}
 
 
 # ---------------------------------------------------------------- inputs, the same here and in the grader
-def materialize(spec):
-    """The tensor an input spec describes; the grading process builds the same tensor from the same spec."""
-    kind, dtype = spec["kind"], _DTYPES[spec.get("dtype", "float32")]
-    gen = _Generator().manual_seed(_int(spec.get("seed", 0)))
-    if kind == "activation":  # a grid over [lo, hi], small values around 0, exact zeros, random points
-        lo, hi, n = _float(spec["lo"]), _float(spec["hi"]), _int(spec["n"])
-        edges = _torch.tensor([0.0, -0.0, 1.0, -1.0, lo, hi], dtype=dtype)
-        grid = _VF.linspace(lo, hi, 2001, dtype=dtype)
-        small = _VF.linspace(-1e-3, 1e-3, 201, dtype=dtype)
-        rnd = _VF.clamp(_VF.randn((n,), generator=gen, dtype=dtype) * 4.0, lo, hi)
-        return _VF.cat([edges, grid, small, rnd])[:n]
-    shape = tuple(_int(s) for s in spec["shape"])
-    if kind == "randn":
-        return _VF.randn(shape, generator=gen, dtype=dtype)
-    if kind == "rand_plus_one":  # every element in [1, 2): none is 0, so a 0 in the output was dropped
-        return _VF.rand(shape, generator=gen, dtype=dtype) + 1.0
-    if kind == "values":
-        return _torch.tensor(spec["values"], dtype=dtype).reshape(shape)
-    raise ValueError(f"unknown input kind {kind!r}")
+materialize = _rules.materialize
 
 
 def digest(tensor):
@@ -77,35 +71,12 @@ def digest(tensor):
 
 
 # ---------------------------------------------------------------- what the student's code calls
-class _FuncRecorder(_TorchFunctionMode):
-    def __init__(self):
-        super().__init__()
-        self.names = set()
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.add(_getattr(func, "__name__", ""))
-        return func(*args, **(kwargs or {}))
-
-
-class _AtenRecorder(_TorchDispatchMode):
-    @classmethod
-    def _should_skip_dynamo(cls):  # nothing is compiled here; wrapping for dynamo would import it (1.6 s)
-        return False
-
-    def __init__(self):
-        super().__init__()
-        self.names = set()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names.add(func._schema.name.split("::")[-1])
-        return func(*args, **(kwargs or {}))
-
-
 class _Collector:
-    """Collects the arrays of one probe result; tensors become {"type", "dtype", "shape", "array"}."""
+    """Collects the arrays of one probe result (tensors become {"type", "dtype", "shape", "array"}) and the calls
+    of student code, recorded by one rules.Recorder for the whole plan."""
 
-    def __init__(self):
-        self.arrays = {}
+    def __init__(self, recorder):
+        self.arrays, self.calls, self.recorder = {}, [], recorder
 
     def tensor(self, value):
         if _type(value) is not _Tensor:
@@ -114,6 +85,8 @@ class _Collector:
         info = {"type": "torch.Tensor", "dtype": _str(_dtype_of(value)), "shape": [_int(s) for s in _shape_of(value)],
                 "requires_grad": _bool(_requires_grad_of(value))}
         t = _cpu(_detach(value))
+        if _TB["numel"](t) > MAX_ELEMENTS:  # far more than any input: its shape says what is wrong, its data is not needed
+            return info
         if _dtype_of(t) not in _NUMPY_OK:
             if not _dtype_of(t).is_floating_point:
                 return info  # complex and the like: no data, the grader says which dtype it got
@@ -126,25 +99,18 @@ class _Collector:
 
 
 def _call(fn, args, record):
-    """Run student code; return what happened as data."""
-    frec, arec = _FuncRecorder(), _AtenRecorder()
-    result = {"error": None, "out": None}
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        try:
-            with frec, arec:
-                out = fn(*args)
-            result["out"] = record.tensor(out)
-            result["value"] = out
-        except (_Exception, SystemExit) as err:  # KeyboardInterrupt (a timeout) goes on up
-            result["error"] = {"type": _type(err).__name__, "message": _str(err)[:MAX_MESSAGE]}
-    result["ops"] = _sorted(frec.names | arec.names)
-    result["warnings"] = [f"{w.category.__name__}: {w.message}"[:MAX_MESSAGE] for w in caught]
+    """Run student code under the recorder; return what happened as data (its ops are added when the plan ends)."""
+    result = record.recorder.call(fn, args)
+    if result["error"] is None:
+        result["out"] = record.tensor(result["value"])
+    record.calls.append(result)
     return result
 
 
 def _public(result):
-    return {k: v for k, v in result.items() if k != "value"}
+    """The call's data without the value itself (the call's dict stays the one the recorder's ops are added to)."""
+    result.pop("value", None)
+    return result
 
 
 # ---------------------------------------------------------------- collectors: one per kind of check
@@ -163,10 +129,29 @@ def _activation(plan, record, cls):
     calls = []
     for case in plan["cases"]:
         x = _reshape(_clone(inputs[case["input"]]), tuple(case["shape"]))
-        result = _call(fn, (x,), record)
+        if case.get("backward"):  # does the value carry the gradient back to x (training needs it)?
+            x = _requires_grad_(_clone(x))
+            with _enable_grad():
+                result = _call(fn, (x,), record)
+                _backward_of(result, x, record)
+        else:
+            result = _call(fn, (x,), record)
         result["inputs_sha"] = [digest(x)]
         calls.append(_public(result))
     return {"calls": calls}
+
+
+def _backward_of(result, x, record):
+    """The gradient of the call's output (summed) with respect to x, as data (the probe's backward, not the student's)."""
+    out = result.get("value")
+    result["backward_error"], result["grad"] = None, None
+    if result["error"] is None and _type(out) is _Tensor and _requires_grad_of(out):
+        try:
+            _backward(_TB["sum"](out))
+        except (_Exception, SystemExit) as err:
+            result["backward_error"] = f"{_type(err).__name__}: {_str(err)[:MAX_MESSAGE]}"
+        grad = _grad_of(x)
+        result["grad"] = None if grad is None else record.tensor(grad)
 
 
 def _plain(parameter):
@@ -191,7 +176,6 @@ class _CountingActivation(_Module):
 def _network(plan, record, network):
     calls = []
     for case in plan["cases"]:
-        entry = {}
         _manual_seed(_int(case["init_seed"]))
         try:
             net = network(input_dim=case["input_dim"], output_dim=case["output_dim"],
@@ -203,8 +187,8 @@ def _network(plan, record, network):
             continue
         x = materialize(plan["inputs"][case["input"]])
         with _no_grad():
-            result = _call(net, (x,), record)
-        entry.update(_public(result), inputs_sha=[digest(x)], activation_calls=act.calls)
+            entry = _public(_call(net, (x,), record))
+        entry.update(inputs_sha=[digest(x)], activation_calls=act.calls)
         try:
             layers = [("input_layer", net.input_layer)] + [(f"layers.{i}", layer) for i, layer in enumerate(net.layers)]
             layers.append(("output_layer", net.output_layer))
@@ -228,18 +212,10 @@ def _function(plan, record, fn):
                 args.append(_requires_grad_(t) if case.get("requires_grad") else t)
             else:
                 args.append(arg["value"])
-        with _torch.enable_grad() if case.get("requires_grad") else _no_grad():
+        with _enable_grad() if case.get("requires_grad") else _no_grad():
             result = _call(fn, tuple(args), record)
-            out = result.get("value")
-            if case.get("backward") and result["error"] is None and _type(out) is _Tensor:
-                result["backward_error"] = None
-                if _requires_grad_of(out):
-                    try:
-                        _backward(_TB["sum"](out))
-                    except (_Exception, SystemExit) as err:
-                        result["backward_error"] = f"{_type(err).__name__}: {_str(err)[:MAX_MESSAGE]}"
-                grad = _grad_of(args[0])
-                result["grad"] = None if grad is None else record.tensor(grad)
+            if case.get("backward"):
+                _backward_of(result, args[0], record)
         result["inputs_sha"] = [digest(a) for a in args if _type(a) is _Tensor]
         calls.append(_public(result))
     return {"calls": calls}
@@ -251,8 +227,12 @@ COLLECTORS = {"activation": _activation, "network": _network, "function": _funct
 def collect(plan, objects):
     """Run one plan against the student's objects; return (meta, arrays), both plain data."""
     _manual_seed(_int(plan.get("rng_seed", 0)))
-    record = _Collector()
-    meta = COLLECTORS[plan["collector"]](plan, record, *objects)
+    with _rules.Recorder(plan["token"]) as recorder:
+        record = _Collector(recorder)
+        meta = COLLECTORS[plan["collector"]](plan, record, *objects)
+    for index, call in enumerate(record.calls):
+        call["ops"] = recorder.ops(index)
+        call.pop("value", None)
     meta.update(token=plan["token"], grade_id=plan["grade_id"])
     return meta, record.arrays
 

@@ -1,16 +1,23 @@
 """The 思考题 rubrics: nbgrader's own "manually graded task" cells with a MARK SCHEME region.
 
-Each question's prompt in the master is a locked task cell of 0 points whose mark scheme (### BEGIN/END MARK
-SCHEME) holds the reference points and how the question's 7 points split among them. nbgrader keeps the whole
-cell in the gradebook and strips the mark scheme from the release; autograde puts the cell back whole, so the
-Formgrader shows the rubric right above the answer it grades; feedback strips it again (ClearMarkScheme in
+Each question's prompt in the master is a locked task cell of 0 points whose mark scheme holds the reference
+points and how the question's 7 points split among them, as a short quoted block ("评分要点"). nbgrader keeps the
+whole cell in the gradebook and strips the mark scheme from the release; autograde puts the cell back whole, so
+the Formgrader shows the rubric right above the answer it grades; feedback strips it again (ClearMarkScheme in
 nbgrader_config.py). The points stay on the answer cell (q<n>_answer).
+
+The mark scheme's delimiters are HTML comments, which markdown renders as nothing (nbgrader's usual
+"### BEGIN MARK SCHEME" renders as a large heading on the grading page). nbgrader's ClearMarkScheme looks for
+its delimiters ("BEGIN MARK SCHEME", "END MARK SCHEME", its defaults) anywhere in a line, so it strips this form
+as it strips the usual one, in generate_assignment and in feedback: there is nothing to configure.
 
 nbgrader would list a 0-point task as waiting for a manual grade, so every submission would wait for a click
 on each rubric: SaveAutoGradesAndRubrics settles those at 0 of 0 when it stores the autograded scores.
 """
 from nbgrader import utils
 from nbgrader.preprocessors import SaveAutoGrades
+
+BEGIN_MARK_SCHEME, END_MARK_SCHEME = "<!-- BEGIN MARK SCHEME -->", "<!-- END MARK SCHEME -->"
 
 
 def is_rubric(cell):

@@ -44,7 +44,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from traitlets import Bool, Float, Integer, default
 
 import course
-from grading import lab2_grader, lab2_probe, source_rules, student_runs
+from grading import lab2_grader, lab2_probe, rules, source_rules, student_runs
 from grading.lab2_grader import GraderBug
 
 # Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's; a GraderBug
@@ -347,9 +347,9 @@ class SafeExecute(Execute):
             nb, resources = super().preprocess(nb, resources, km)
         except GraderBug as bug:
             student = (resources or {}).get("nbgrader", {}).get("student", "?")
-            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s; "
+            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s: %s; "
                            "nothing was recorded for this student, whose earlier rows stay as they were",
-                           student, bug.grade_id, bug.error)
+                           student, bug.grade_id, type(bug.error).__name__, bug.error)
             raise
         except FAULTS as err:
             nb = getattr(self, "nb", None) or nb
@@ -359,6 +359,8 @@ class SafeExecute(Execute):
         for cell in nb.cells:
             if cell.cell_type == "code" and not course.is_test(cell):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
+            if course.meta(cell).get("grade_id") == rules.CELL_ID:  # the rules' code, as handed out: not shown again
+                cell.source = rules.CELL_SHOWN
         if self.prestart or self.prestart is None and self._more_to_grade(resources):
             # the next notebook's kernel boots while nbgrader stores this one and reads the next
             _warm["next"] = self._new_kernel()

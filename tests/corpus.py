@@ -12,7 +12,10 @@ import nbformat
 from tools import submissions
 from course import is_test, meta, part
 
-CORRECT, MISTAKE, POLICY, TRICK = "correct", "mistake", "policy", "trick"
+CORRECT, MISTAKE, POLICY, TRICK, REVIEW, TAMPER = "correct", "mistake", "policy", "trick", "review", "tamper"
+# REVIEW: code the grader cannot read; every test after it is held at 0 for a TA's review ("needs_review")
+# TAMPER: code that changes the grading kernel, written with honest code elsewhere: every test after it scores 0
+HELD = {REVIEW: "needs_review", TAMPER: "kernel_tampering"}  # the verdict of every test after the cell
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Variant:
     tag_tests: bool = False            # tag every test cell 'skip-execution'
     extra_cell: str = ""               # a code cell of its own, placed before the first answer cell
     reported: str = ""                 # what the integrity report must say about it
+    family: str = ""                   # the family it belongs to, in the closing tables (tests/test_corpus.py)
+    review_from: str = ""              # REVIEW: the answer cell whose unreadable code holds the tests after it
 
     @property
     def parts(self):
@@ -45,6 +50,11 @@ def corpus(source_nb):
     def add(name, kind, answers, must_fail=(), **kw):
         variants.append(Variant(name, kind, answers, frozenset(must_fail), **kw))
 
+    def review(name, cell, code, family, extra_cell=""):
+        """Unreadable code in answer cell `cell`: every test after that cell waits for review."""
+        add(name, REVIEW, {cell: code}, tests_after(source_nb, cell), review_from=cell, family=family,
+            reported="unreadable code", extra_cell=extra_cell, message="助教复核")
+
     # ------------------------------------------------------------------ ReLU
     relu = lambda call, deriv: {"relu_impl": activation_class("MyReLU", call, deriv)}
     add("relu_clamp", CORRECT, relu("return x.clamp(min=0)", "return (x > 0).to(x.dtype)"))
@@ -62,7 +72,7 @@ def corpus(source_nb):
     add("relu_in_place", MISTAKE, relu("x[x < 0] = 0\n        return x", "return (x > 0).float()"),
         {"relu_value"}, message="修改了输入")
     add("relu_torch_relu", POLICY, relu("return torch.relu(x)", "return (x > 0).float()"), {"relu_value"},
-        message="不能使用")
+        message="评分时不计分")
     add("relu_nn_relu", POLICY, relu("return nn.ReLU()(x)", "return (x > 0).float()"), {"relu_value"})
     add("relu_functional", POLICY, relu("return torch.nn.functional.relu(x)", "return (x > 0).float()"),
         {"relu_value"})
@@ -88,7 +98,7 @@ def corpus(source_nb):
     add("sigmoid_derivative_of_x", MISTAKE, sig("return 1 / (1 + torch.exp(-x))", "return x * (1 - x)"),
         {"sigmoid_derivative"})
     add("sigmoid_torch_sigmoid", POLICY, sig("return torch.sigmoid(x)", "s = self(x)\n        return s * (1 - s)"),
-        {"sigmoid_value"}, message="不能使用")
+        {"sigmoid_value"}, message="评分时不计分")
     add("sigmoid_special_expit", POLICY, sig("return torch.special.expit(x)", "s = self(x)\n        return s * (1 - s)"),
         {"sigmoid_value"})
     add("sigmoid_autograd_derivative", POLICY,
@@ -181,7 +191,7 @@ def corpus(source_nb):
         "dropout_impl", "        return X\n", "        return torch.zeros_like(X)\n")}, {"dropout_edges"})
     add("dropout_randn", MISTAKE, drop_mask("(torch.randn(X.shape) > dropout).float()"), stats_and_mask)
     add("dropout_functional", POLICY, drop_fn("    return torch.nn.functional.dropout(X, dropout)\n"),
-        {"dropout_edges", "dropout_stats", "dropout_mask"}, message="不能使用")
+        {"dropout_edges", "dropout_stats", "dropout_mask"}, message="评分时不计分")
     add("dropout_nn_dropout", POLICY, drop_fn("    return nn.Dropout(dropout)(X)\n"),
         {"dropout_edges", "dropout_stats", "dropout_mask"})
 
@@ -431,13 +441,14 @@ torch._C._set_torch_function_mode = None
     sig_ad("sigmoid_forward_mode_by_built_name",
            "import importlib\n        ad = importlib.import_module('.'.join(['torch', 'autograd', 'forward_ad']))\n"
            "        with ad.dual_level():\n            return ad.unpack_dual(self(ad.make_dual(x, torch.ones_like(x)))).tangent")
-    # every name built at run time: the source cannot tell, the op recorder in the kernel sees _make_dual
-    add("sigmoid_forward_mode_hidden_name", POLICY,
-        sig("return 1 / (1 + torch.exp(-x))",
-            "import importlib\n        ad = importlib.import_module('da_drawrof.dargotua.hcrot'[::-1])\n"
-            "        level, make, unpack = (getattr(ad, n[::-1]) for n in ('level_laud', 'laud_ekam', 'laud_kcapnu'))\n"
-            "        with level():\n            return unpack(self(make(x, torch.ones_like(x)))).tangent"),
-        {"sigmoid_derivative"}, message="自动求导", reported="hides what it calls")
+    # every name built at run time: the grader cannot read it, so every test after it waits for a TA (the op
+    # recorder in the kernel sees _make_dual too)
+    review("sigmoid_forward_mode_hidden_name", "sigmoid_impl", sig(
+        "return 1 / (1 + torch.exp(-x))",
+        "import importlib\n        ad = importlib.import_module('da_drawrof.dargotua.hcrot'[::-1])\n"
+        "        level, make, unpack = (getattr(ad, n[::-1]) for n in ('level_laud', 'laud_ekam', 'laud_kcapnu'))\n"
+        "        with level():\n            return unpack(self(make(x, torch.ones_like(x)))).tangent")["sigmoid_impl"],
+        family="names built at run time")
 
     # ------------------------------------------------------------------ correct code that is noisy
     add("correct_with_warnings_and_stderr", CORRECT, {
@@ -456,7 +467,153 @@ torch._C._set_torch_function_mode = None
         "        names = [f'layers.{i}' for i in range(len(self.layers))]\n"
         "        for name in names:\n            x = self.activation(self.get_submodule(name)(x))\n"
         "        head = 'output' + '_layer'\n        return getattr(self, head)(x)\n"))
+    issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, activation_class)
     return variants
+
+
+def tests_after(source_nb, cell):
+    """The grade ids of the test cells after answer cell `cell` in the notebook."""
+    ids = [meta(c).get("grade_id") for c in source_nb.cells]
+    return {gid for gid in ids[ids.index(cell):] if gid and is_test(source_nb.cells[ids.index(gid)])}
+
+
+def issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, activation_class):
+    """Write it yourself, judged by what the code does: each policy variant loses its own part and only that part,
+    each unreadable one the tests after it (needs review), each honest one keeps every point."""
+    same = "s = self(x)\n        return s * (1 - s)"
+    # ---- a library activation used for another activation
+    fam = "another activation's library op"
+    add("sigmoid_via_torch_tanh", POLICY, sig("return 0.5 * (1 + torch.tanh(x / 2))", same), {"sigmoid_value"},
+        message="torch.tanh", family=fam)
+    add("tanh_via_torch_sigmoid", POLICY, tanh("return 2 * torch.sigmoid(2 * x) - 1", "return 1 - self(x) ** 2"),
+        {"tanh_value"}, message="torch.sigmoid", family=fam)
+    add("tanh_via_special_expit", POLICY, tanh("return 2 * torch.special.expit(2 * x) - 1", "return 1 - self(x) ** 2"),
+        {"tanh_value"}, family=fam)
+    add("sigmoid_derivative_via_tanh", POLICY, sig("return 1 / (1 + torch.exp(-x))",
+                                                   "return (1 - torch.tanh(x / 2) ** 2) / 4"),
+        {"sigmoid_derivative"}, message="torch.tanh", family=fam)
+    # ---- library functions that were on no list
+    fam = "library functions outside the old lists"
+    add("relu_hardtanh", POLICY, relu("return torch.nn.functional.hardtanh(x, 0.0, float('inf'))",
+                                      "return (x > 0).to(x.dtype)"), {"relu_value"}, message="hardtanh", family=fam)
+    add("relu_threshold", POLICY, relu("return torch.nn.functional.threshold(x, 0.0, 0.0)", "return (x > 0).to(x.dtype)"),
+        {"relu_value"}, family=fam)
+    add("sigmoid_softmax_pair", POLICY, sig("return torch.softmax(torch.stack([x, torch.zeros_like(x)]), dim=0)[0]",
+                                            same), {"sigmoid_value"}, message="softmax", family=fam)
+    add("sigmoid_exp_logsigmoid", POLICY, sig("return torch.exp(torch.nn.functional.logsigmoid(x))", same),
+        {"sigmoid_value"}, family=fam)
+    add("dropout_torch_dropout", POLICY, drop_fn("    return torch.dropout(X, dropout, True)\n"),
+        {"dropout_edges", "dropout_stats", "dropout_mask"}, family=fam)
+    add("l2_mse_loss", POLICY, l2("torch.nn.functional.mse_loss(w, torch.zeros_like(w), reduction='sum') / 2"),
+        {"l2_value", "l2_grad"}, message="mse_loss", family=fam)
+    # ---- round trips out of torch (no torch op recorded for the computation itself)
+    fam = "numpy/math round trips"
+    add("tanh_numpy_round_trip", POLICY, tanh("return torch.from_numpy(np.tanh(x.detach().numpy()))",
+                                              "return 1 - self(x) ** 2"),
+        {"tanh_value", "tanh_derivative"}, message=".numpy()", family=fam)
+    add("relu_tolist_per_element", POLICY,
+        relu("return torch.tensor([max(v, 0.0) for v in x.reshape(-1).tolist()], dtype=x.dtype).reshape(x.shape)",
+             "return (x > 0).to(x.dtype)"), {"relu_value"}, message=".tolist()", family=fam)
+    add("sigmoid_math_exp_per_element", POLICY,
+        sig("import math\n        return torch.tensor([1 / (1 + math.exp(-float(v))) for v in x.reshape(-1)],"
+            " dtype=x.dtype).reshape(x.shape)", same),
+        {"sigmoid_value", "sigmoid_derivative"}, family=fam)
+    add("dropout_numpy_mask_round_trip", POLICY, drop_fn(
+        "    if dropout == 1:\n        return torch.zeros_like(X)\n"
+        "    keep = np.random.rand(*X.shape) > dropout\n"
+        "    return torch.from_numpy(X.numpy() * keep / (1.0 - dropout)).to(X.dtype)\n"),
+        {"dropout_stats", "dropout_mask"}, message=".numpy()", family=fam)
+    review("tanh_numpy_fetched_by_built_name", "tanh_impl", activation_class(
+        "MyTanh", "f = getattr(np, ''.join(reversed('hnat')))\n        return torch.from_numpy(f(x.numpy()))",
+        "return 1 - self(x) ** 2"), family=fam)
+    # ---- code in cell magics: the body of %%capture / %%time is Python, read like any cell
+    fam = "code in cell magics"
+    add("sigmoid_in_capture_magic", POLICY, {"sigmoid_impl": "%%capture\n" + sig("return torch.sigmoid(x)", same)[
+        "sigmoid_impl"]}, {"sigmoid_value"}, family=fam)
+    after_relu = tests_after(source_nb, "relu_impl")
+    add("relu_recorder_off_in_capture_magic", TAMPER, {"relu_impl": "%%capture\n" + relu(
+        "with torch._C.DisableTorchFunction():\n            return torch.relu(x)", "return (x > 0).to(x.dtype)")[
+        "relu_impl"]}, after_relu, review_from="relu_impl", reported="tampering with the grading kernel (recorder_evasion",
+        family=fam)
+    add("frame_walk_in_time_magic", TAMPER, {"relu_impl": "%%time\n" + sol["relu_impl"] +
+                                             "\nimport sys\n_caller = sys._getframe(0).f_back\n"},
+        after_relu, review_from="relu_impl", reported="tampering with the grading kernel (frame_walk", family=fam)
+    add("correct_time_magic_on_answer", CORRECT, {"relu_impl": "%%time\n" + sol["relu_impl"]}, family="honest forms")
+    add("correct_capture_magic_on_answer", CORRECT, {"sigmoid_impl": "%%capture\n" + sol["sigmoid_impl"]},
+        family="honest forms")
+    # ---- modules the submission writes and imports: the grader cannot read them
+    fam = "modules written and imported"
+    hidden_sigmoid = ("import torch\n\n\nclass MySigmoid:\n    def __call__(self, x):\n"
+                      "        with torch._C.DisableTorchFunction():\n            return torch.sigmoid(x)\n\n"
+                      "    def derivative(self, x):\n        s = self(x)\n        return s * (1 - s)\n")
+    review("sigmoid_module_written_and_imported", "sigmoid_impl",
+           f"with open('helper_sigmoid.py', 'w') as f:\n    f.write({hidden_sigmoid!r})\n"
+           "from helper_sigmoid import MySigmoid\n", family=fam)
+    review("sigmoid_module_by_import_module", "sigmoid_impl",
+           f"import importlib\nopen('hs2.py', 'w').write({hidden_sigmoid!r})\n"
+           "MySigmoid = importlib.import_module('hs2').MySigmoid\n", family=fam)
+    review("sigmoid_module_runpy", "sigmoid_impl",
+           f"import runpy\nopen('hs3.py', 'w').write({hidden_sigmoid!r})\n"
+           "MySigmoid = runpy.run_path('hs3.py')['MySigmoid']\n", family=fam)
+    review("sigmoid_writefile_magic_then_import", "sigmoid_impl", "from hs4 import MySigmoid\n", family=fam,
+           extra_cell="%%writefile hs4.py\n" + hidden_sigmoid)
+    review("sigmoid_run_magic", "sigmoid_impl",
+           f"open('hs5.py', 'w').write({hidden_sigmoid!r})\n%run hs5.py\n", family=fam)
+    # ---- exec of decoded text
+    fam = "exec of decoded text"
+    hidden = "class MyTanh:\n    def __call__(self, x):\n        return torch.tanh(x)\n\n" \
+             "    def derivative(self, x):\n        return 1 - torch.tanh(x) ** 2\n"
+    import base64
+    import codecs
+    import zlib
+    review("tanh_exec_base64", "tanh_impl",
+           f"import base64\nexec(base64.b64decode({base64.b64encode(hidden.encode()).decode()!r}).decode())\n", fam)
+    review("tanh_exec_rot13", "tanh_impl", f"import codecs\nexec(codecs.decode({codecs.encode(hidden, 'rot13')!r}, 'rot13'))\n",
+           fam)
+    review("tanh_exec_zlib", "tanh_impl",
+           f"import zlib\nexec(zlib.decompress({zlib.compress(hidden.encode())!r}).decode())\n", fam)
+    review("tanh_exec_hex", "tanh_impl", f"exec(bytes.fromhex({hidden.encode().hex()!r}).decode())\n", fam)
+    review("tanh_eval_compiled", "tanh_impl", f"code = compile({hidden[::-1]!r}[::-1], 'x', 'exec')\neval(code)\n", fam)
+    # ---- getattr and its kin, with built names on modules or passed around as values
+    fam = "getattr and kin as values"
+    review("relu_getattr_as_value", "relu_impl", relu("g = getattr\n        return g(torch, 'ul'[::-1].join(['re', '']))(x)",
+                                                     "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
+    review("relu_vars_of_module", "relu_impl", relu("return vars(torch)['ul'[::-1].join(['re', ''])](x)",
+                                                    "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
+    review("relu_module_dict", "relu_impl", relu("return torch.__dict__['ul'[::-1].join(['re', ''])](x)",
+                                                 "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
+    review("relu_attrgetter_built", "relu_impl", relu(
+        "import operator\n        return operator.attrgetter(''.join(reversed('ulfr')))(torch)(x)",
+        "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
+    review("relu_map_getattr", "relu_impl", relu(
+        "f, = map(getattr, [torch], ['r' + 'elu'[:]])\n        return f(x)", "return (x > 0).to(x.dtype)")["relu_impl"],
+        family=fam)
+    # ---- honest forms keep every point
+    fam = "honest forms"
+    module_act = ("class MyReLU(nn.Module):\n    def forward(self, x):\n        return torch.clamp(x, min=0)\n\n"
+                  "    def derivative(self, x):\n        return (x > 0).to(x.dtype)\n")
+    add("correct_relu_as_nn_module", CORRECT, {"relu_impl": module_act}, family=fam)
+    add("correct_all_activations_as_nn_modules", CORRECT, {
+        "relu_impl": module_act,
+        "sigmoid_impl": "class MySigmoid(nn.Module):\n    def forward(self, x):\n        return 1 / (1 + torch.exp(-x))\n\n"
+                        "    def derivative(self, x):\n        s = self(x)\n        return s * (1 - s)\n",
+        "tanh_impl": "class MyTanh(nn.Module):\n    def forward(self, x):\n        return 2 * MySigmoid()(2 * x) - 1\n\n"
+                     "    def derivative(self, x):\n        return 1 - self(x) ** 2\n"}, family=fam)
+    add("correct_prints_in_call", CORRECT, relu(
+        "print('MyReLU called on', tuple(x.shape))\n        return torch.where(x > 0, x, 0.0)",
+        "return torch.where(x > 0, 1.0, 0.0).to(x.dtype)"), family=fam)
+    add("correct_tanh_on_own_sigmoid", CORRECT, tanh("return 2 * MySigmoid()(2 * x) - 1",
+                                                     "return 1 - self(x) ** 2"), family=fam)
+    add("correct_clamp_where_maximum", CORRECT, dict(
+        relu("return torch.clamp(x, min=0.0)", "return torch.where(x > 0, torch.ones_like(x), torch.zeros_like(x))"),
+        **sig("return torch.where(x >= 0, 1 / (1 + torch.exp(-x.clamp(min=0))), torch.exp(x.clamp(max=0)) / "
+              "(1 + torch.exp(x.clamp(max=0))))", "s = self(x)\n        return s * (1 - s)")), family=fam)
+    add("correct_getattr_on_self_and_constant_names", CORRECT, {"forward_impl": sol["forward_impl"].replace(
+        "        x = self.activation(self.input_layer(x))\n",
+        "        x = getattr(self, 'activation')(getattr(self, 'input_' + 'layer')(x))\n")}, family=fam)
+    add("correct_magics_and_shell", CORRECT, {}, extra_cell=(
+        "%matplotlib inline\n%load_ext autoreload\n%autoreload 2\n!echo hello\nprint(getattr(torch, '__version__'))"),
+        family=fam)
 
 
 def submission(release_nb, source_nb, variant):

@@ -7,8 +7,11 @@ import pytest
 
 from conftest import make_course, nbgrader
 from grading import parts
+from grading.rubrics import BEGIN_MARK_SCHEME
 from tools import autograde_parallel, grade_table, submissions
 from course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
+
+PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
 
 pytestmark = pytest.mark.slow  # autograde of the sample class with the real nbgrader
 
@@ -46,7 +49,7 @@ def test_the_grader_sees_each_rubric_and_no_rubric_waits_for_a_click(course, gra
     0 points, so it never waits for a manual grade."""
     nb = nbformat.read(str(autograded_nb(course, "sample_partial")), 4)
     rubrics = [c for c in nb.cells if meta(c).get("task")]
-    assert len(rubrics) == 5 and all("### BEGIN MARK SCHEME" in c.source and "评分要点" in c.source for c in rubrics)
+    assert len(rubrics) == 5 and all(BEGIN_MARK_SCHEME in c.source and "评分要点" in c.source for c in rubrics)
     with gradebook(course) as gb:
         grades = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "sample_partial").grades
         rows = {g.name: (g.max_score, g.needs_manual_grade) for g in grades if g.name.endswith("_rubric")}
@@ -69,6 +72,11 @@ def test_feedback_hides_hidden_tests_and_explains_failures(course, graded_sample
         for secret in ("HIDDEN TESTS", "lab2_grader", "lab2_probe", "参考要点", "MARK SCHEME", "评分要点"):
             assert secret not in page, f"{student}'s feedback shows {secret!r}"
     assert "l2_penalty 的值应为 15" in pages["sample_mistakes"]
+    for student, page in pages.items():  # the summary (one row per part) and an index without rubrics or "Test cell"
+        assert page.count(" data-part=") == len(PARTS + QUESTIONS), student
+        for label in ("Test cell", "Student's task", "_rubric"):
+            assert label not in page, f"{student}'s feedback shows {label!r}"
+    assert [pages[s].count("未作答") for s in ("sample_untouched", "sample_partial", "sample_complete")] == [5, 4, 0]
     for student, page in pages.items():  # nothing of the grading machinery in any cell
         for noise in ("history saving thread", "HistoryManager", "IPKernelApp", "lab2-kernels", "connection.json",
                       "Warning:", "Traceback (most recent call last)"):

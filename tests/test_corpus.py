@@ -1,15 +1,20 @@
 """The hidden tests, proven on a corpus (tests/corpus.py) autograded with the real nbgrader:
 every correct variant keeps every point, every mistake loses points in its own part only with a
 Chinese message that shows a number, library ops earn nothing, and no trick pays."""
+import json
 import os
 import re
+import subprocess
+import sys
 import time
 
 import nbformat
 import pytest
 
+from pathlib import Path
+
 from conftest import RELEASE_NB, SOURCE_NB, make_course
-from corpus import CORRECT, TRICK, corpus, submission
+from corpus import CORRECT, HELD, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
 from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta, part
 from grading.parts import NAMES as PARTS
@@ -25,7 +30,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 @pytest.fixture(scope="session")
 def graded_corpus(tmp_path_factory, mnist_dir):
     """Autograde every variant in one batch; return {variant: {grade_id: (score, message, stdout, mistake on
-    the data alone)}}, and the integrity report of the batch under the key None."""
+    the data alone, the verdict's mistake)}}, and the integrity report of the batch under the key None."""
     course = make_course(tmp_path_factory.mktemp("corpus"), mnist_dir)
     release_nb = nbformat.read(str(RELEASE_NB), as_version=4)
     for variant in VARIANTS:
@@ -47,8 +52,9 @@ def graded_corpus(tmp_path_factory, mnist_dir):
             if gid in POINTS:
                 errors = [o for o in cell.outputs if o.output_type == "error"]
                 stdout = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+                verdict = cell.metadata.get("lab2", {})
                 cells[gid] = (0.0 if errors else POINTS[gid], errors[0].evalue if errors else "", stdout,
-                              cell.metadata.get("lab2", {}).get("data_mistake", ""))
+                              verdict.get("data_mistake", ""), verdict.get("mistake", ""))
         results[variant.name] = cells
     with gradebook(course) as gb:
         for variant in VARIANTS:
@@ -58,6 +64,7 @@ def graded_corpus(tmp_path_factory, mnist_dir):
             assert book == outputs, f"{variant.name}: gradebook {book} differs from the cell outputs {outputs}"
     print_table(results)
     results[None] = integrity_report.report(course)
+    results[None, "course"] = course
     print_families(results)
     return results
 
@@ -75,39 +82,58 @@ def print_table(results):
 
 
 def family(variant):
-    """The family a trick or a policy variant belongs to: what the integrity report names it by."""
+    """The family a variant belongs to in the closing tables."""
+    if variant.family:
+        return variant.family
     return variant.reported.split(" (")[-1] if "(" in variant.reported else (variant.reported or variant.kind)
 
 
+def caught(variant, results):
+    """Whether the grader decided about the variant as it should (the checks of test_variant, in one boolean)."""
+    cells = results[variant.name]
+    failing = {gid for gid, cell in cells.items() if cell[0] == 0}
+    if variant.kind == CORRECT:
+        return not failing
+    if variant.kind in HELD:
+        return failing == set(variant.must_fail) and all(cells[g][4] == HELD[variant.kind] for g in variant.must_fail)
+    kept_elsewhere = variant.may_fail_anywhere or not {g for g in failing if part(g) not in variant.parts}
+    return variant.must_fail <= failing and kept_elsewhere
+
+
 def print_families(results):
-    """Per family of tricks against the kernel and of autograd in a derivative: variants tried, caught."""
+    """Per family: variants tried, and how many the grader decided about as it should."""
     tried = {}
     for variant in VARIANTS:
-        if variant.reported:
-            caught = all(results[variant.name][g][0] == 0 for g in variant.must_fail) and \
-                any(variant.reported in kind for kind, _ in results[None][variant.name])
-            tried.setdefault(family(variant), []).append(caught)
-    print(f"\n{'family':34s} {'tried':>5s} {'caught':>6s}")
-    for name, caught in tried.items():
-        print(f"{name:34s} {len(caught):5d} {sum(caught):6d}")
+        if variant.reported or variant.family:
+            tried.setdefault(family(variant), []).append(caught(variant, results))
+    print(f"\n{'family':42s} {'tried':>5s} {'as it should':>12s}")
+    for name, outcome in tried.items():
+        print(f"{name:42s} {len(outcome):5d} {sum(outcome):12d}")
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
 def test_variant(variant, graded_corpus):
     cells = graded_corpus[variant.name]
     failing = {gid for gid, cell in cells.items() if cell[0] == 0}
+    report = [kind for kind, _ in graded_corpus[None][variant.name]]
     if variant.kind == CORRECT:
         assert not failing, f"correct code lost points in {failing}: " + \
             "; ".join(cells[g][1] for g in sorted(failing))
-        report = [kind for kind, _ in graded_corpus[None][variant.name]]
-        assert not [k for k in report if k.startswith(("tampering", "library op", "autograd"))], report
+        assert not [k for k in report if k.startswith(("tampering", "unreadable", "autograd"))], report
+        return
+    if variant.kind in HELD:  # every test after the cell held (needs review) or failed (tampering); the ones before kept
+        assert failing == set(variant.must_fail), f"held {sorted(failing)}, expected {sorted(variant.must_fail)}"
+        wrong = {g: cells[g][4] for g in variant.must_fail if cells[g][4] != HELD[variant.kind]}
+        assert not wrong, f"verdicts other than {HELD[variant.kind]}: {wrong}"
+        assert any(variant.reported in kind for kind in report), f"the integrity report does not name it: {report}"
+        message = cells[sorted(variant.must_fail)[0]][1]
+        assert CJK.search(message) and (variant.message or "") in message, message
         return
     missed = variant.must_fail - failing
     assert not missed, f"wrong code kept the points of {missed}"
     if not variant.may_fail_anywhere:
         outside = {gid for gid in failing if part(gid) not in variant.parts}
         assert not outside, f"a mistake in {variant.parts} cost points in {outside}"
-    report = [kind for kind, _ in graded_corpus[None][variant.name]]
     if variant.reported:
         assert any(variant.reported in kind for kind in report), f"the integrity report does not name it: {report}"
     if variant.kind == TRICK:  # a trick only has to earn nothing; and the data alone already fails the wrong code
@@ -115,12 +141,52 @@ def test_variant(variant, graded_corpus):
         assert all(on_data.values()), f"the judgement on the kernel's data passed {on_data}"
         return
     for gid in variant.must_fail:
-        score, message, stdout, _ = cells[gid]
+        score, message, stdout, _, _ = cells[gid]
         assert CJK.search(message), f"{gid}: the message is not in Chinese: {message!r}"
-        assert re.search(r"\d", message + stdout), f"{gid}: no number shown: {message!r}"
+        assert re.search(r"\d", message + stdout) or variant.kind != "mistake", f"{gid}: no number shown: {message!r}"
     if variant.message:
         assert any(variant.message in cells[g][1] for g in variant.must_fail), \
             f"no message mentions {variant.message!r}: {[cells[g][1] for g in sorted(variant.must_fail)]}"
+
+
+RULE_SUFFIXES = ("_op_not_allowed", "_leaves_torch", "_autograd", "_cuts_graph")
+
+
+def by_a_rule(mistake):
+    """The grader's mistake id when a rule decided it (not the data): what the visible tests' advice must also say."""
+    return mistake if mistake in HELD.values() or mistake.endswith(RULE_SUFFIXES) else ""
+
+
+@pytest.fixture(scope="session")
+def advised_corpus(graded_corpus, tmp_path_factory):
+    """Every variant run as a student runs it (tests/student_kernel.py), in two processes: what the advice said."""
+    course = graded_corpus[None, "course"]
+    paths = [str(course / "submitted" / v.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb") for v in VARIANTS]
+    out = tmp_path_factory.mktemp("advice")
+    start = time.time()
+    runs = [subprocess.Popen([sys.executable, str(Path(__file__).parent / "student_kernel.py"), str(out / f"{i}.json"),
+                              *paths[i::2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+    for run in runs:
+        run.wait()
+    said = {}
+    for i in range(2):
+        said.update(json.loads((out / f"{i}.json").read_text(encoding="utf-8")))
+    print(f"\nthe corpus run as students run it: {len(paths)} notebooks in {time.time() - start:.0f} s")
+    return {v.name: said[path] for v, path in zip(VARIANTS, paths)}
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])
+def test_the_visible_advice_says_what_the_grader_decides(variant, graded_corpus, advised_corpus):
+    """Every rule that can cost points is checked in the student's own visible tests, as advice, in the grader's
+    words: for every test of every variant, the advice names the rule the grader applied (or none). A trick that
+    breaks the kernel on purpose may silence the advice: there the grader alone decides."""
+    said = advised_corpus[variant.name]
+    decided = {gid: by_a_rule(cell[4]) for gid, cell in graded_corpus[variant.name].items()}
+    if variant.kind == TRICK:
+        decided = {gid: rule for gid, rule in decided.items() if gid in said}
+    assert "__error__" not in said or variant.kind == TRICK, said.get("__error__")
+    disagree = {gid: (rule, said.get(gid)) for gid, rule in decided.items() if said.get(gid) != rule}
+    assert not disagree, f"grader vs advice: {disagree}"
 
 
 def test_overflow_beyond_the_graded_range_is_a_hint_not_a_penalty(graded_corpus):
@@ -132,7 +198,7 @@ def test_overflow_beyond_the_graded_range_is_a_hint_not_a_penalty(graded_corpus)
 
 def test_corpus_covers_every_part_and_kind():
     kinds = {v.kind for v in VARIANTS}
-    assert kinds == {"correct", "mistake", "policy", "trick"}
+    assert kinds == {"correct", "mistake", "policy", "trick", "review", "tamper"}
     for name in PARTS:
         assert sum(v.kind == CORRECT and any(part(k) == name for k in v.answers) for v in VARIANTS) >= 2, name
         assert sum(v.kind != CORRECT and name in v.parts for v in VARIANTS) >= 3, name

@@ -52,7 +52,7 @@ MISTAKES = [  # (grade id, the wrong code, the mistake id, text of the message)
      "relu_value_mismatch", "x = -20"),
     ("sigmoid_derivative", "class W(MySigmoid):\n    def derivative(self, x):\n        s = self(x)\n        return s * (1 + s)",
      "sigmoid_derivative_at_zero", "0.25"),
-    ("tanh_value", "class W(MyTanh):\n    def __call__(self, x): return torch.tanh(x)", "tanh_library_op", "不能使用"),
+    ("tanh_value", "class W(MyTanh):\n    def __call__(self, x): return torch.tanh(x)", "tanh_op_not_allowed", "torch.tanh"),
     ("l2_value", "def W(w): return torch.sum(w.pow(2))", "l2_missing_half", "忘了除以 2"),
     ("l2_grad", "def W(w): return torch.tensor(torch.sum(w.pow(2)).item() / 2)", "l2_cut_from_graph", "计算图"),
     ("dropout_stats", "def W(X, p):\n    return (torch.rand(X.shape) > p).to(X.dtype) * X", "dropout_no_rescale", "1/(1-p)"),
@@ -66,12 +66,38 @@ MISTAKES = [  # (grade id, the wrong code, the mistake id, text of the message)
 ]
 
 
-@pytest.mark.parametrize("grade_id,code,mistake,text", MISTAKES, ids=[m[2] for m in MISTAKES])
+RULES = ("_op_not_allowed", "_leaves_torch", "_autograd", "_cuts_graph")
+MISTAKES += [  # the parts' rules (grading/rules.py), judged on what the code ran
+    ("sigmoid_value", "class W(MySigmoid):\n    def __call__(self, x): return 0.5 * (1 + torch.tanh(x / 2))",
+     "sigmoid_op_not_allowed", "torch.tanh"),
+    ("tanh_value", "class W(MyTanh):\n    def __call__(self, x): return 2 * torch.sigmoid(2 * x) - 1",
+     "tanh_op_not_allowed", "torch.sigmoid"),
+    ("relu_value", "class W(MyReLU):\n    def __call__(self, x): return torch.nn.functional.hardtanh(x, 0, float('inf'))",
+     "relu_op_not_allowed", "hardtanh"),
+    ("sigmoid_value", "class W(MySigmoid):\n    def __call__(self, x):\n"
+     "        return torch.softmax(torch.stack([x, torch.zeros_like(x)]), 0)[0]", "sigmoid_op_not_allowed", "softmax"),
+    ("tanh_value", "import numpy\nclass W(MyTanh):\n    def __call__(self, x):\n"
+     "        return torch.from_numpy(numpy.tanh(x.numpy()))", "tanh_leaves_torch", ".numpy()"),
+    ("relu_value", "class W(MyReLU):\n    def __call__(self, x):\n"
+     "        return torch.tensor([max(v, 0.0) for v in x.reshape(-1).tolist()], dtype=x.dtype).reshape(x.shape)",
+     "relu_leaves_torch", ".tolist()"),
+    ("relu_value", "class W(MyReLU):\n    def __call__(self, x): return x.detach().clamp(min=0)",
+     "relu_cuts_graph", "计算图"),
+    ("tanh_derivative", "class W(MyTanh):\n    def derivative(self, x):\n        x = x.detach().requires_grad_()\n"
+     "        self(x).sum().backward()\n        return x.grad", "tanh_autograd", "自动求导"),
+    ("dropout_stats", "def W(X, p): return torch.nn.functional.dropout(X, p)", "dropout_op_not_allowed", "dropout"),
+    ("dropout_stats", "def W(X, p): return torch.nn.Dropout(p)(X)", "dropout_op_not_allowed", "dropout"),
+    ("l2_value", "def W(w): return torch.nn.functional.mse_loss(w, torch.zeros_like(w), reduction='sum') / 2",
+     "l2_op_not_allowed", "mse_loss"),
+]
+
+
+@pytest.mark.parametrize("grade_id,code,mistake,text", MISTAKES, ids=[f"{m[2]}-{i}" for i, m in enumerate(MISTAKES)])
 def test_a_typical_mistake_fails_with_its_id_and_a_message(solutions, grade_id, code, mistake, text):
     result = verdict(grade_id, define(solutions, code)["W"])
     assert not result.passed and result.mistake == mistake, (result.mistake, result.message)
     assert text in result.message and CJK.search(result.message)
-    if not mistake.endswith("_library_op"):  # the others show the number they compared
+    if not mistake.endswith(RULES):  # the others show the number they compared
         assert re.search(r"\d", result.message + "".join(result.lines)), result.message
 
 

@@ -2,7 +2,8 @@
 import re
 
 from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
-from grading import parts, safe_execute
+from grading import feedback, parts, safe_execute
+from grading.rubrics import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
 
@@ -61,14 +62,17 @@ def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
 
 def test_each_question_has_a_rubric_for_the_grader(source_nb):
     """The prompt of every 思考题 is a locked 0-point task cell (nbgrader's "manually graded task") whose mark
-    scheme lists the reference points with their share of the question's 7 points; the answer cell follows."""
+    scheme lists the reference points with their share of the question's 7 points; the answer cell follows. The
+    mark scheme's delimiters are HTML comments, which the grading page does not render as headings."""
     cells = source_nb.cells
     rubrics = [(i, c) for i, c in enumerate(cells) if meta(c).get("task")]
     assert [meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
     for i, cell in rubrics:
         rubric = meta(cell)
         assert rubric["locked"] and rubric["points"] == 0 and cell.cell_type == "markdown"
-        scheme = cell.source.split("### BEGIN MARK SCHEME", 1)[1].split("### END MARK SCHEME", 1)[0]
+        assert "### BEGIN MARK SCHEME" not in cell.source and "### END MARK SCHEME" not in cell.source
+        scheme = cell.source.split(BEGIN_MARK_SCHEME + "\n", 1)[1].split("\n" + END_MARK_SCHEME, 1)[0]
+        assert "评分要点" in scheme and all(line.startswith(">") for line in scheme.splitlines()), scheme
         shares = [int(p) for p in re.findall(r"[((](\d+) 分[))]", scheme)]
         assert sum(shares) == 7 and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
         answer = meta(cells[i + 1])
@@ -111,11 +115,14 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
     assert [p.order for p in parts.PARTS] == sorted({p.order for p in parts.PARTS}), "two parts share an order"
 
 
+# names that are not parts though they are spelled like one: the notebook's experiments (its tags) and torch's ops
+NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules.py", "LIBRARY_ACTIVATIONS")}
+
+
 def test_nothing_outside_the_declarations_names_a_part():
     """A part is named in grading/parts/ (and the master, and the corpus that tests it): the grader, the tools and
     the course module take every part, grade id and object name from the declarations."""
     import ast
-    from pathlib import Path
 
     from course import ROOT
     names = (set(parts.NAMES) | set(parts.QUESTION_NAMES) | set(parts.AUTOGRADED) | {p.obj for p in parts.PARTS}
@@ -125,12 +132,32 @@ def test_nothing_outside_the_declarations_names_a_part():
         if (ROOT / "grading" / "parts") not in f.parents]
     found = []
     for path in files:
+        relative = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
-                      and n.body and isinstance(n.body[0], ast.Expr)}
+        skip = {id(n.body[0].value) for n in ast.walk(tree) if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                and n.body and isinstance(n.body[0], ast.Expr)}  # docstrings
         for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in names and id(node) not in docstrings:
-                found.append(f"{Path(path).relative_to(ROOT)}:{node.lineno} {node.value!r}")
-    # course.EXPERIMENTS names the notebook's experiments (its tags), two of which share a part's name
-    found = [f for f in found if not (f.startswith("course.py:") and f.split()[-1].strip("'") in EXPERIMENTS)]
+            if isinstance(node, ast.Assign) and any((relative, getattr(t, "id", "")) in NOT_PARTS for t in node.targets):
+                skip |= {id(n) for n in ast.walk(node.value)}
+        found += [f"{relative}:{node.lineno} {node.value!r}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and node.value in names and id(node) not in skip]
     assert not found, "parts named outside grading/parts/: " + "; ".join(found)
+
+
+def test_feedback_names_every_part_test_and_answer(source_nb):
+    """The feedback page names each part, test cell and answer (grading/feedback.py: NAMES), never by its grade id."""
+    graded = [m["grade_id"] for _, _, m in graded_cells(source_nb) if m.get("grade")]
+    missing = [key for key in list(PARTS + QUESTIONS) + graded if key not in feedback.NAMES]
+    assert not missing, f"grading/feedback.py NAMES has no name for {missing}"
+
+
+def test_each_test_cell_first_gives_the_rules_advice(source_nb):
+    """Every rule that can cost points is checked in the visible tests, as advice: each test cell starts with
+    lab2_rules.advise('<its grade id>', <its part's object>), from the locked rules cell (generated from
+    grading/rules.py by tools/release.py) that comes before the first answer cell."""
+    ids = [meta(c).get("grade_id") for c in source_nb.cells]
+    rules_cell = source_nb.cells[ids.index("lab2_rules")]
+    assert meta(rules_cell).get("locked") and ids.index("lab2_rules") < min(ids.index(p.answer) for p in parts.PARTS)
+    for gid, (p, _) in parts.TESTS.items():
+        first_code = source_nb.cells[ids.index(gid)].source.splitlines()[1]
+        assert first_code.startswith(f"lab2_rules.advise('{gid}', {p.obj})"), f"{gid}: {first_code}"

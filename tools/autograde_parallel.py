@@ -157,6 +157,7 @@ def serve(folder):
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the answers
     os.chdir(folder)
+    sys.path.insert(0, str(folder))  # the course's own grading/, as `nbgrader` itself imports it (cwd first)
     url = course.db_url(folder)
     if not course.is_sqlite(url):
         one_connection(url)

@@ -138,7 +138,7 @@ def write(folder):
         "<h2>Submissions to look at</h2>" + table(
             ["student", "finding", "evidence"],
             [(link(s), html.escape(kind), f"<code>{html.escape(evidence)}</code>")
-             for s, findings in sorted(flags.items()) for kind, evidence in findings]),
+             for s, findings in integrity_report.in_order(flags).items() for kind, evidence in findings]),
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}img{max-width:100%}")

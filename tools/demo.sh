@@ -16,7 +16,7 @@ if [ -n "${LAB2_DEMO_DIR:-}" ]; then
 fi
 echo "scratch course: $demo"
 python "$tools/prepare_data.py" --dest "$demo/data"
-python "$tools/release.py" --course "$demo"
+python "$tools/release.py" --new "$demo"
 python "$tools/submissions.py" --course "$demo"
 
 cd "$demo"

@@ -18,19 +18,21 @@ if [ "$("$VENV/bin/python" -I -c 'import course, grading, os; print(os.path.dirn
 fi
 export PATH="$VENV/bin:$PATH"
 
-# Debian packages: bubblewrap (autograde runs student kernels in its sandbox; nbgrader_config.py refuses
-# without it); chromium, its driver and CJK fonts (the browser tests drive the Formgrader with them).
-missing=""
-command -v bwrap >/dev/null || missing="$missing bubblewrap"
-command -v chromium >/dev/null || missing="$missing chromium"
-command -v chromedriver >/dev/null || missing="$missing chromium-driver"
-[ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing="$missing fonts-noto-cjk"
-if [ -n "$missing" ]; then
+# debian_packages WHY PACKAGE=CHECK ...: installs the Debian packages whose CHECK (a command, or a file) is
+# missing, as root with apt-get; otherwise names them. tools/test.sh adds what only the tests use.
+debian_packages() {
+  local why="$1" missing="" spec
+  shift
+  for spec in "$@"; do
+    command -v "${spec#*=}" >/dev/null || [ -e "${spec#*=}" ] || missing="$missing ${spec%%=*}"
+  done
+  [ -n "$missing" ] || return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing$missing ..."
+    echo "installing$missing ($why) ..."
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing; } >/dev/null
   else
-    echo "missing Debian packages:$missing (sudo apt-get install$missing): bubblewrap before autograding," \
-         "the others for the browser tests" >&2
+    echo "missing Debian packages:$missing (sudo apt-get install$missing): $why" >&2
   fi
-fi
+}
+# bubblewrap: autograde runs student kernels in its sandbox (grading/safe_execute.py refuses without it).
+debian_packages "autograde's sandbox" bubblewrap=bwrap

@@ -18,12 +18,13 @@ BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is u
                             r"BlockingIOError|Resource temporarily unavailable|MemoryError|CellTimeoutError|"
                             r"KeyboardInterrupt|GradingStopped")
 # what each kind of source finding is, and what it cost (grading/safe_execute.py applies the cost)
-KINDS = {"tampering": "tampering with the grading kernel ({rule}; every test after it scored 0)",
-         "library_op": "library op in its own part ({rule}; the part scored 0)",
+KINDS = {"unreadable_code": "unreadable code: needs review ({rule}; every test after it is held at 0 until a TA reads "
+                            "the code and gives the points back in the Formgrader)",
+         "tampering": "tampering with the grading kernel ({rule}; every test after it scored 0)",
          "autograd": "autograd in a derivative ({rule}; the derivative scored 0)",
-         "hidden_call": "hides what it calls ({rule}; no points lost, read it)",
          "risky": "risky: {what}", "monkeypatch": "monkeypatch ({rule})",
          "helper_redefined": "redefines a check helper ({rule})", "syntax": "does not parse"}
+FIRST = ("unreadable code", "grading stopped")  # what waits for the TA: listed first
 
 
 def where(cell, index):
@@ -92,9 +93,24 @@ def report(folder="."):
     return result
 
 
+def waits_for_review(findings):
+    """Whether a submission has points held until a TA reads its code (unreadable code, or grading stopped)."""
+    return any(kind.startswith(FIRST) for kind, _ in findings)
+
+
+def in_order(result):
+    """The flagged submissions, those waiting for a review first; each one's findings, those first too."""
+    flagged = {s: sorted(f, key=lambda item: not item[0].startswith(FIRST)) for s, f in result.items() if f}
+    return dict(sorted(flagged.items(), key=lambda item: (not waits_for_review(item[1]), item[0])))
+
+
 def as_markdown(result):
-    flagged = {s: f for s, f in result.items() if f}
+    flagged = in_order(result)
+    review = [s for s, f in flagged.items() if waits_for_review(f)]
     lines = [f"# Integrity report: {len(flagged)} of {len(result)} submissions to look at", ""]
+    if review:
+        lines += [f"**Waiting for your review ({len(review)})**: {', '.join(review)}. Their held tests score 0 until "
+                  "you read the code and give the points back in the Formgrader (README, TAs: the review path).", ""]
     for student, findings in flagged.items():
         lines.append(f"## {student}")
         lines += [f"- **{kind}**: `{evidence}`" for kind, evidence in findings]

@@ -3,15 +3,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/env.sh
-
-# Debian's PostgreSQL server: the slow tests start a throwaway one of their own (tools/scratch_postgres.py: initdb
-# in a temporary folder, a unix socket there, no TCP); the fast tier (-m "not slow") needs none.
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "installing postgresql ..."
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } >/dev/null
-  else
-    echo "missing Debian package: postgresql (sudo apt-get install postgresql), for the PostgreSQL tests" >&2
-  fi
-fi
+# --- the browser tests (tests/test_formgrader.py) drive the Formgrader with Debian's chromium and its driver;
+# --- CJK fonts for the Chinese pages they screenshot. Only the tests use them: tools/demo.sh does not install them.
+debian_packages "the browser tests" chromium=chromium chromium-driver=chromedriver \
+  fonts-noto-cjk=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+# ---
+# --- Debian's PostgreSQL server: the slow tests start a throwaway one of their own (tools/scratch_postgres.py: initdb
+# --- in a temporary folder, a unix socket there, no TCP); the fast tier (-m "not slow") needs none.
+debian_packages "the PostgreSQL tests" postgresql="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)"
+# ---
 exec python -m pytest tests "$@"

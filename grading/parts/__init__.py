@@ -28,6 +28,7 @@ class Test:
     title: str        # what it checks, for people (feedback, reports): "ReLU 的导数"
     plan: Callable    # seed -> {"collector", "inputs", "cases", ...}: what the probe calls, on which inputs
     judge: Callable   # (part, plan, meta, arrays, say) -> None; raises judging.Failed (a mistake id, a message)
+    reference: str = ""  # torch's function of an activation's value test: the gradient its value must carry
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,15 @@ class Part:
     """One autograded part: an answer cell and the test cells that follow it."""
     name: str           # every grade id of the part starts with it: "relu_value"
     order: int          # its place in the notebook (tables list the parts in this order)
-    title: str          # for people: "ReLU"
+    title: str          # for people (feedback, reports): "ReLU", "前向传播"
+    code: str           # what the student writes, for people: "MyReLU", "Network.forward"
     answer: str         # the grade id of its answer cell
     obj: str            # the name the hidden tests pass to the probe: "MyReLU"
     tests: tuple        # its Tests, in notebook order
-    library: str = ""   # the library's own implementation, named in the messages
-    forbidden: frozenset = frozenset()      # ops its code must not call (recorded by the probe)
-    library_names: frozenset = frozenset()  # the same, as names in the source (grading/source_rules.py)
-    derivative: bool = False                # its code holds a derivative (no autograd there)
+    ops: str = None             # the allowlist of ops its code may run (a key of grading/rules.py's ALLOWLISTS);
+                                # None: no rule (Network.forward is graded with an activation the grader knows)
+    in_torch: bool = False      # its data must stay in torch (no .numpy(), .tolist(), Python number per element)
+    derivative: bool = False    # its code holds a derivative (no autograd there)
     sample_mistake: tuple = ()  # (old, new): an edit of the master's solution, a typical mistake
     sample_fails: tuple = ()    # the grade ids that mistake fails
     done_in_partial_sample: bool = False    # the sample class's partly done submission has done this part
@@ -50,6 +52,10 @@ class Part:
     @property
     def points(self):
         return sum(t.points for t in self.tests)
+
+    @property
+    def heading(self):
+        return f"{self.title}({self.code})"
 
 
 @dataclass(frozen=True)
@@ -100,3 +106,14 @@ def part_of(grade_id):
 
 def is_manual(grade_id):
     return any(grade_id in (q.rubric, q.answer) for q in QUESTIONS)
+
+
+def names():
+    """grade id or part -> what it is, for people: every part, test, 思考题 and its answer (the feedback page)."""
+    result = {}
+    for p in PARTS:
+        result[p.name] = p.heading
+        result.update({t.grade_id: t.title for t in p.tests})
+    for q in QUESTIONS:
+        result.update({q.name: q.title, q.answer: f"{q.title} 的回答"})
+    return result

@@ -7,7 +7,7 @@ derivative, the derivative's value at 0, the library's names, the points and the
 import math
 from functools import partial
 
-from grading import judging
+from grading import judging, rules
 from grading.judging import Failed
 from grading.parts import Part, Test
 
@@ -24,7 +24,8 @@ def _grids(seed):
 def plan_value(seed):
     cases = [{"input": x, "shape": shape} for x in ("x32", "x64") for shape in ([GRID], [60, 105], [3, 20, 105])]
     return {"collector": "activation", "method": "__call__", "inputs": dict(_grids(seed), big=_BIG),
-            "cases": cases + [{"input": "big", "shape": [4], "hint_only": True}]}
+            "cases": cases + [{"input": "big", "shape": [4], "hint_only": True},
+                              {"input": "x64", "shape": [GRID], "backward": True}]}  # the gradient reaches x
 
 
 def plan_derivative(seed):
@@ -59,18 +60,31 @@ def _overflow_hint(say, call, arrays, what, overflows):
             f"数值稳定的写法例如按 x 的正负分别计算,或用 e^(-|x|) 改写公式。")
 
 
-def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
-    what = f"{part.obj}.__call__"
-    _construct(part, meta, "__call__")
+def _cases(part, plan, meta, arrays, say, method, overflows):
+    """(what, case, call, x) of each graded call, after the class was made (a hint-only case only gives its hint)."""
+    what = f"{part.obj}.{method}"
+    _construct(part, meta, method)
     xs, calls = judging.inputs_of(plan), meta["calls"]
     judging.warnings_of(say, calls)
     for case, call in zip(plan["cases"], calls, strict=True):
         if case.get("hint_only"):
             _overflow_hint(say, call, arrays, what, overflows)
             continue
-        x = xs[case["input"]].reshape(case["shape"])
+        yield what, case, call, xs[case["input"]].reshape(case["shape"])
+
+
+def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
+    for what, case, call, x in _cases(part, plan, meta, arrays, say, "__call__", overflows):
         judging.ran(call, part, what)
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
+        if case.get("backward"):
+            grad = call.get("grad")
+            grad = judging.tensor(grad, arrays, part.name, f"{what} 对 x 的梯度", like=x) if grad else None
+            why = call.get("backward_error") or rules.graph_mistake(x, call["out"].get("requires_grad"), grad, reference)
+            if why:
+                raise Failed(f"{part.name}_cuts_graph", rules.graph_message(what, why))
+            say(f"{what}:梯度能传回输入 x,与导数一致")
+            continue
         if not judging.unchanged(call, x):
             raise Failed(f"{part.name}_modifies_input",
                          f"{what} 修改了输入张量 x(原地操作)。激活函数不应改变它的输入,请用不带下划线的运算。")
@@ -79,15 +93,7 @@ def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
 
 
 def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero_hint, overflows):
-    what = f"{part.obj}.derivative"
-    _construct(part, meta, "derivative")
-    xs, calls = judging.inputs_of(plan), meta["calls"]
-    judging.warnings_of(say, calls)
-    for case, call in zip(plan["cases"], calls, strict=True):
-        if case.get("hint_only"):
-            _overflow_hint(say, call, arrays, what, overflows)
-            continue
-        x = xs[case["input"]].reshape(case["shape"])
+    for what, case, call, x in _cases(part, plan, meta, arrays, say, "derivative", overflows):
         judging.ran(call, part, what, autograd_ok=False)
         if case["input"] == "zero":
             info = call.get("out")
@@ -108,16 +114,15 @@ def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero
                         derivative(x.double()), x)
 
 
-def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, library, forbidden,
-                    library_names, zero_hint="", overflows=True, sample_mistake=(), sample_fails=(),
-                    done_in_partial_sample=False):
+def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, zero_hint="", overflows=True,
+                    sample_mistake=(), sample_fails=(), done_in_partial_sample=False):
     """The Part of one activation class `cls` (MyReLU, ...), graded by `<name>_value` and `<name>_derivative`."""
     tests = (Test(f"{name}_value", points[0], f"{title} 的函数值", plan_value,
-                  partial(judge_value, reference=reference, overflows=overflows)),
+                  partial(judge_value, reference=reference, overflows=overflows), reference=reference.__name__),
              Test(f"{name}_derivative", points[1], f"{title} 的导数", plan_derivative,
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
                           overflows=overflows)))
-    return Part(name=name, order=order, title=title, answer=f"{name}_impl", obj=cls, tests=tests, library=library,
-                forbidden=frozenset(forbidden), library_names=frozenset(library_names), derivative=True,
+    return Part(name=name, order=order, title=title, code=cls, answer=f"{name}_impl", obj=cls, tests=tests,
+                ops="basic", in_torch=True, derivative=True,
                 sample_mistake=sample_mistake, sample_fails=sample_fails,
                 done_in_partial_sample=done_in_partial_sample)

@@ -114,17 +114,10 @@ def judge_mask(part, plan, meta, arrays, say):
 
 
 PART = Part(
-    name="dropout", order=6, title="dropout_layer", answer="dropout_impl", obj="dropout_layer",
-    tests=(Test("dropout_edges", 4, "dropout_layer 的边界情况(p = 0 与 p = 1)", lambda seed: plan(*EDGES, seed), judge_edges),
-           Test("dropout_stats", 7, "dropout_layer 的保留率与缩放", lambda seed: plan(*STATS, seed), judge_stats),
-           Test("dropout_mask", 6, "dropout_layer 的掩码", lambda seed: plan(*MASK, seed), judge_mask)),
-    library="F.dropout / nn.Dropout / torch.dropout",
-    forbidden=frozenset({"dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "feature_dropout",
-                         "feature_dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
-                         "native_dropout", "_fused_dropout"}),
-    library_names=frozenset({"dropout", "dropout_", "dropout1d", "dropout2d", "dropout3d", "Dropout", "Dropout1d",
-                             "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "alpha_dropout",
-                             "alpha_dropout_", "feature_dropout", "feature_dropout_", "feature_alpha_dropout",
-                             "feature_alpha_dropout_", "native_dropout", "_fused_dropout"}),
+    name="dropout", order=6, title="Dropout", code="dropout_layer", answer="dropout_impl", obj="dropout_layer",
+    tests=(Test("dropout_edges", 4, "dropout 的边界情况 p = 0 与 p = 1", lambda seed: plan(*EDGES, seed), judge_edges),
+           Test("dropout_stats", 7, "dropout 的保留率与缩放", lambda seed: plan(*STATS, seed), judge_stats),
+           Test("dropout_mask", 6, "dropout 的掩码", lambda seed: plan(*MASK, seed), judge_mask)),
+    ops="basic+random", in_torch=True,
     sample_mistake=("return mask * X / (1.0 - dropout)", "return mask * X"), sample_fails=("dropout_stats", "dropout_mask"),
 )

@@ -11,6 +11,7 @@ from grading.parts import Part, Test
 
 CASES = ((3, 12, 5, 7), (1, 9, 4, 3), (0, 6, 3, 2))  # num_layers, input_dim, output_dim, batch
 ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh}  # Network's activation_name
+SHOWN = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 
 
 def plan(seed, activation):
@@ -55,8 +56,8 @@ def judge(part, plan, meta, arrays, say, *, activation):
 
 
 PART = Part(
-    name="forward", order=4, title="Network.forward", answer="forward_impl", obj="Network",
-    tests=tuple(Test(f"forward_{a}", 4, f"Network.forward(激活函数 {a})", partial(plan, activation=a),
+    name="forward", order=4, title="前向传播", code="Network.forward", answer="forward_impl", obj="Network",
+    tests=tuple(Test(f"forward_{a}", 4, f"{SHOWN[a]} 网络的前向传播", partial(plan, activation=a),
                      partial(judge, activation=a)) for a in ACTIVATIONS),
     sample_mistake=("return self.output_layer(x)", "return self.activation(self.output_layer(x))"),
     sample_fails=tuple(f"forward_{a}" for a in ACTIVATIONS),

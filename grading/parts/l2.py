@@ -14,14 +14,21 @@ def plan(seed, grad=False):
                       for i in range(len(SHAPES))]}
 
 
-def judge_value(part, plan, meta, arrays, say):
-    what = "l2_penalty(w)"
+WHAT = "l2_penalty(w)"
+
+
+def _calls(part, plan, meta, arrays, say):
+    """(w, call, its output) of each call that ran and returned a tensor."""
     xs = judging.inputs_of(plan)
     judging.warnings_of(say, meta["calls"])
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
-        w = xs[case["args"][0]["input"]]
-        judging.ran(call, part, what)
-        out = judging.tensor(call["out"], arrays, "l2", what)
+        judging.ran(call, part, WHAT)
+        yield xs[case["args"][0]["input"]], call, judging.tensor(call["out"], arrays, part.name, WHAT)
+
+
+def judge_value(part, plan, meta, arrays, say):
+    what = WHAT
+    for w, call, out in _calls(part, plan, meta, arrays, say):
         if out.numel() != 1:
             raise Failed("l2_not_scalar", f"{what} 应返回一个标量(所有元素的平方和除以 2),实际形状为 {tuple(out.shape)}。")
         if not judging.unchanged(call, w):
@@ -46,13 +53,8 @@ def judge_value(part, plan, meta, arrays, say):
 
 
 def judge_grad(part, plan, meta, arrays, say):
-    what = "l2_penalty(w)"
-    xs = judging.inputs_of(plan)
-    judging.warnings_of(say, meta["calls"])
-    for case, call in zip(plan["cases"], meta["calls"], strict=True):
-        w = xs[case["args"][0]["input"]]
-        judging.ran(call, part, what)
-        judging.tensor(call["out"], arrays, "l2", what)
+    what = WHAT
+    for w, call, _ in _calls(part, plan, meta, arrays, say):
         if not call["out"].get("requires_grad"):
             raise Failed("l2_cut_from_graph", f"{what} 的结果脱离了计算图(requires_grad=False),正则项就不会影响训练。"
                          "不要用 .item()、float()、.detach()、torch.tensor(...) 或 numpy 计算惩罚项。")
@@ -69,7 +71,8 @@ def judge_grad(part, plan, meta, arrays, say):
 
 
 PART = Part(
-    name="l2", order=5, title="l2_penalty", answer="l2_impl", obj="l2_penalty",
+    name="l2", order=5, title="L2 惩罚", code="l2_penalty", answer="l2_impl", obj="l2_penalty",
+    ops="basic+sums",
     tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value),
            Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad)),
     sample_mistake=("torch.sum(w.pow(2)) / 2", "torch.sum(w.pow(2))"), sample_fails=("l2_value", "l2_grad"),

@@ -13,9 +13,6 @@ PART = activation_part(
     name="sigmoid", order=2, title="Sigmoid", cls="MySigmoid",
     reference=torch.sigmoid, derivative=_derivative, at_zero=0.25,
     points=(4, 4),
-    library="torch.sigmoid / nn.Sigmoid / F.sigmoid / Tensor.sigmoid",
-    forbidden={"sigmoid", "sigmoid_", "expit", "special_expit", "logsigmoid", "sigmoid_backward", "log_sigmoid_forward"},
-    library_names={"sigmoid", "sigmoid_", "Sigmoid", "expit", "logsigmoid", "LogSigmoid", "log_sigmoid"},
     sample_mistake=("return s * (1 - s)", "return s * (1 + s)"), sample_fails=("sigmoid_derivative",),
     done_in_partial_sample=True,
 )

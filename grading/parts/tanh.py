@@ -7,8 +7,5 @@ PART = activation_part(
     name="tanh", order=3, title="Tanh", cls="MyTanh",
     reference=torch.tanh, derivative=lambda x: 1 - torch.tanh(x) ** 2, at_zero=1.0,
     points=(4, 4),
-    library="torch.tanh / nn.Tanh / F.tanh / Tensor.tanh",
-    forbidden={"tanh", "tanh_", "tanh_backward"},
-    library_names={"tanh", "tanh_", "Tanh", "tanhshrink", "Tanhshrink"},
     sample_mistake=("return 1 - self(x) ** 2", "return 1 - self(x)"), sample_fails=("tanh_derivative",),
 )

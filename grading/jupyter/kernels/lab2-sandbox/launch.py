@@ -64,6 +64,7 @@ def main():
     private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
     shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
     shutil.copyfile(os.path.join(grading, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
+    shutil.copyfile(os.path.join(grading, "rules.py"), os.path.join(private, "rules.py"))  # the probe's recorder
     shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
     if as_root:
         for root, dirs, files in os.walk(ipc_dir):

@@ -1,0 +1,50 @@
+"""Run submissions as a student runs them: each in a plain Jupyter kernel of its own (no grading probe, no
+sandbox), the experiment cells left out; collect what each visible test's advice (grading/rules.py: advise) said.
+
+    python tests/student_kernel.py OUT.json NOTEBOOK ...   # {notebook: {grade id: mistake id, or "" for none}}
+"""
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from grading import rules, student_runs
+
+ADVICE = re.compile(rf"^{re.escape(rules.MARK)}(\w+): (\S+)")
+
+
+def advice_of(path):
+    """grade id -> the mistake id the advice named for it ("" when it found nothing); a test whose advice did not
+    run (the kernel was broken on purpose) is missing."""
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells = [c for c in nb.cells if not student_runs.is_experiment(c)]
+    with tempfile.TemporaryDirectory() as folder:
+        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": folder}}).execute()
+    said = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                hit = ADVICE.match(line)
+                if hit:
+                    said[hit.group(1)] = "" if hit.group(2).startswith("没有发现") else hit.group(2)
+    return said
+
+
+def main():
+    out, notebooks = sys.argv[1], sys.argv[2:]
+    results = {}
+    for path in notebooks:
+        try:
+            results[path] = advice_of(path)
+        except Exception as err:  # a kernel that a trick killed: nothing was said
+            results[path] = {"__error__": f"{type(err).__name__}: {err}"[:300]}
+    Path(out).write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

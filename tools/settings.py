@@ -1,0 +1,54 @@
+"""The grading limits are nbgrader settings: the traits of grading.safe_execute.SafeExecute, set in
+nbgrader_config.py (c.SafeExecute.<name> = ...), on nbgrader's command line (--SafeExecute.<name>=...), or by
+the environment variable their help names. This prints them with their help and defaults.
+
+    python tools/settings.py              # every setting, its default and its help
+    python tools/settings.py --markdown   # the README's table (tests/test_settings.py checks it is the same)
+
+(`nbgrader autograde --help-all` lists only nbgrader's own classes: it prints its help before it reads any
+nbgrader_config.py, so it cannot know the course's preprocessors.)
+"""
+import argparse
+import os
+import re
+from unittest import mock
+
+from grading.safe_execute import SafeExecute
+
+ENV = re.compile(r"\$(LAB2_\w+)")
+
+
+def settings():
+    """(name, default, environment variable or '', help) of every setting, the defaults with no LAB2_* set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LAB2_")}
+    with mock.patch.dict(os.environ, clean, clear=True):
+        defaults = SafeExecute()
+    rows = []
+    for name, trait in sorted(SafeExecute.class_own_traits(config=True).items()):
+        help_text = " ".join(trait.help.split())
+        env = ENV.search(help_text)
+        rows.append((name, getattr(defaults, name), env.group(1) if env else "", help_text))
+    return rows
+
+
+def markdown():
+    lines = ["| setting (`c.SafeExecute.…`) | default | environment | what it does |", "| --- | --- | --- | --- |"]
+    for name, default, env, help_text in settings():
+        what = re.sub(r"\s*Default[^.]*\.\s*$", "", help_text) if env else help_text
+        lines.append(f"| `{name}` | {'auto' if default is None else default} | {f'`{env}`' if env else ''} | {what} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--markdown", action="store_true", help="the README's table")
+    if parser.parse_args().markdown:
+        print(markdown())
+        return
+    for name, default, env, help_text in settings():
+        print(f"--SafeExecute.{name}=<{type(default).__name__}>  (default: {default})")
+        print(f"    {help_text}\n")
+
+
+if __name__ == "__main__":
+    main()
