@@ -123,10 +123,41 @@ def autograded_points(nb):
     return {meta(c)["grade_id"]: float(meta(c)["points"]) for c in nb.cells if is_test(c)}
 
 
+# ---------------------------------------------------------------- the gradebook: SQLite, or PostgreSQL with LAB2_DB_URL
+# nbgrader (nbgrader_config.py: CourseDirectory.db_url) and every tool open the gradebook at db_url(): the course's
+# own SQLite gradebook.db by default (embedded, one writer at a time), or the SQLAlchemy URL in $LAB2_DB_URL, a
+# PostgreSQL database that several TAs and several grading machines use at once, e.g.
+#   postgresql+psycopg://ta@/lab2?host=/run/postgresql       (psycopg from PyPI, Debian's postgresql server)
+DB_URL_VARIABLE = "LAB2_DB_URL"
+
+
+def db_url(course=ROOT):
+    """The gradebook's SQLAlchemy URL: $LAB2_DB_URL, else sqlite:///<course>/gradebook.db."""
+    return os.environ.get(DB_URL_VARIABLE) or f"sqlite:///{os.path.abspath(Path(course) / 'gradebook.db')}"
+
+
+def is_sqlite(url):
+    return url.startswith("sqlite")
+
+
+def shown_url(url):
+    """The URL as it may be printed: the password, if any, hidden."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
 @contextmanager
 def gradebook(course=ROOT):
+    """nbgrader's Gradebook at db_url(course); a database that cannot be reached stops with a message naming it."""
     from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}") as gb:
+    from sqlalchemy.exc import OperationalError
+    url = db_url(course)
+    try:
+        gb = Gradebook(url)
+    except OperationalError as err:
+        raise SystemExit(f"cannot open the gradebook {shown_url(url)} ({DB_URL_VARIABLE} selects it): "
+                         f"{str(err.orig).strip()}") from None
+    with gb:
         yield gb
 
 

@@ -77,3 +77,22 @@ c.LimitOutput.max_traceback = 100
 # the software read-only and a private tmpfs (the disk budget), has no network, and runs under limits. Wherever
 # autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is SafeExecute that starts
 # the kernel and, without bwrap, refuses (c.SafeExecute.sandbox = False, or LAB2_SANDBOX=off, grades without it).
+
+# ---------------------------------------------------------------- the gradebook; the class from the LMS (issue 16)
+# The gradebook: the course's own SQLite gradebook.db (embedded; one writer at a time), or, when $LAB2_DB_URL is
+# set, that PostgreSQL database (several TAs, several grading machines), e.g.
+# postgresql+psycopg://ta@/lab2?host=/run/postgresql (course.py: db_url; README, "TAs").
+c.CourseDirectory.db_url = course.db_url(COURSE_ROOT)
+# `nbgrader zip_collect lab2_regularization` reads the LMS download in downloaded/lab2_regularization/archive/ into
+# submitted/ (grading/lms.py). The names it reads, matched against a file's base name: Canvas-style
+# <name>_[LATE_]<student id>_<submission id>_lab2_regularization.ipynb, or <student id>.ipynb from a plain zip;
+# `-1`, `-2` before .ipynb is a resubmission the LMS renamed (the highest is the latest). Every file it does not
+# collect is listed with the reason (console, downloaded/lab2_regularization/collect_report.md).
+from grading.lms import LmsCollector  # noqa: E402
+
+c.ZipCollectApp.collector_plugin = LmsCollector
+c.FileNameCollectorPlugin.named_regexp = (
+    r"^(?:(?P<name>.+?)_(?:(?i:late)_)?)?"                         # Canvas: the student's name (late_ if late)
+    r"(?P<student_id>[A-Za-z0-9]+)"                                 # the student id
+    rf"(?(name)_(?P<submission_id>\d+)_{course.ASSIGNMENT})"        # Canvas: the LMS's submission id, the notebook
+    r"(?:-(?P<resubmission>\d+))?\.ipynb$")                         # -1, -2: a resubmission the LMS renamed

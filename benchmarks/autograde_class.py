@@ -1,11 +1,21 @@
-"""Benchmark: a class of N sample submissions graded by nbgrader's serial autograde and by
-tools/autograde_parallel.py, in two fresh temporary courses. Prints both times, the seconds per submission,
-the speed-up, and a per-phase breakdown (the kernel's boot and how much of it the notebook waited for,
-imports, each graded cell, nbgrader's own steps) for the slowest submission and on average, from the timing
-that grading/safe_execute.py records in each autograded notebook; checks that both gradebooks hold the
-same rows.
+"""Benchmark: a class of N sample submissions graded in fresh temporary courses, each of these ways:
 
-    python benchmarks/autograde_class.py [--students 20] [--workers N] [--only serial|parallel]
+- serial: nbgrader's own `nbgrader autograde` (SQLite);
+- sqlite: tools/autograde_parallel.py on the SQLite gradebook (private copies, then the merge pass; the merge's
+  seconds are printed on their own);
+- postgres: tools/autograde_parallel.py on a PostgreSQL gradebook (the workers write their rows straight in);
+- shards: the class as --shards processes of `tools/autograde_parallel.py --shard I/N --workers 1` at once, on
+  one PostgreSQL gradebook (as N machines would, here on one).
+
+Prints each time, the seconds per submission and per submission-core (the cost), a per-phase breakdown (the
+kernel's boot and how much of it the notebook waited for, imports, each graded cell, nbgrader's own steps) for the
+slowest submission and on average, from the timing that grading/safe_execute.py records in each autograded
+notebook, a projection for 1,000 students on N machines from the cost per submission, and checks that every
+gradebook holds the same rows. The PostgreSQL server is a throwaway one (tools/scratch_postgres.py, with fsync on,
+as a real server), unless $LAB2_DB_URL names one (its database must be empty).
+
+    python benchmarks/autograde_class.py [--students 20] [--workers N] [--modes serial sqlite postgres shards]
+                                         [--shards 2]
 """
 import argparse
 import json
@@ -19,7 +29,10 @@ from pathlib import Path
 
 import course
 from tools import autograde_parallel, prepare_data, submissions
-from course import ASSIGNMENT, gradebook_rows
+from tools.scratch_postgres import ScratchPostgres
+from course import ASSIGNMENT, DB_URL_VARIABLE, gradebook_rows
+
+MODES = ("serial", "sqlite", "postgres", "shards")
 
 
 def make_class(folder, data, n):
@@ -57,11 +70,11 @@ def phases(timing, wall=None):
     return row, graded
 
 
-def report(name, folder, seconds, n):
+def report(name, folder, seconds, n, serial=False):
     stamps = timings(folder)
     order = sorted(stamps, key=lambda s: stamps[s].get("started_at", 0))
     walls = {}
-    if name == "serial":  # from one notebook's start to the next one's (the last: to the end of the run)
+    if serial:  # from one notebook's start to the next one's (the last: to the end of the run)
         end = stamps[order[0]]["started_at"] + seconds if order else 0
         starts = [stamps[s]["started_at"] for s in order] + [max(end, stamps[order[-1]]["started_at"])]
         walls = {s: starts[i + 1] - starts[i] for i, s in enumerate(order)}
@@ -76,42 +89,128 @@ def report(name, folder, seconds, n):
     print("  graded cells of the slowest: " + ", ".join(f"{label} {s:.2f}" for label, s in graded))
 
 
+def rows_of(folder, url):
+    old = os.environ.pop(DB_URL_VARIABLE, None)
+    if url:
+        os.environ[DB_URL_VARIABLE] = url
+    try:
+        return set(gradebook_rows(folder))
+    finally:
+        os.environ.pop(DB_URL_VARIABLE, None)
+        if old is not None:
+            os.environ[DB_URL_VARIABLE] = old
+
+
+def generate(folder, url):
+    """The assignment into the course's gradebook (the PostgreSQL one when `url`)."""
+    env = {k: v for k, v in os.environ.items() if k != DB_URL_VARIABLE}
+    if url:
+        env[DB_URL_VARIABLE] = url
+    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"], cwd=folder,
+                   env=env, check=True, capture_output=True)
+    return env
+
+
+def run(mode, folder, url, workers, shards):
+    """Grade the class in `folder` one way; (seconds, failures, merge seconds, when it started)."""
+    env = generate(folder, url)
+    merged = []
+    start = time.time()
+    if mode == "serial":
+        subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--log-level=ERROR"], cwd=folder, env=env, check=True,
+                       capture_output=True)
+        return time.time() - start, {}, None, start
+    if mode == "shards":
+        tool = str(course.ROOT / "tools" / "autograde_parallel.py")
+        procs = [subprocess.Popen([sys.executable, tool, "--shard", f"{i}/{shards}", "--workers", "1"], cwd=folder,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                 for i in range(shards)]
+        outs = [p.communicate()[0] for p in procs]
+        failures = {f"shard {i}": out for i, (p, out) in enumerate(zip(procs, outs)) if p.returncode != 0}
+        return time.time() - start, failures, None, start
+    merge = autograde_parallel.merge
+
+    def timed_merge(*args):
+        t = time.time()
+        merge(*args)
+        merged.append(time.time() - t)
+    autograde_parallel.merge = timed_merge
+    old = os.environ.pop(DB_URL_VARIABLE, None)
+    if url:
+        os.environ[DB_URL_VARIABLE] = url
+    try:
+        failures = autograde_parallel.autograde_parallel(folder, workers=workers)
+    finally:
+        autograde_parallel.merge = merge
+        os.environ.pop(DB_URL_VARIABLE, None)
+        if old is not None:
+            os.environ[DB_URL_VARIABLE] = old
+    return time.time() - start, failures, (merged[0] if merged else None), start
+
+
+def projection(cost, workers_start, students=1000, cores=2):
+    """Minutes to grade `students` on N machines of `cores` (and of 16) cores sharing one PostgreSQL gradebook, from
+    the measured cost per submission-core and the start of the workers (nbgrader, torch, the first kernel)."""
+    lines = [f"\nprojection for {students} students (cost {cost:.2f} core-s per submission, "
+             f"{workers_start:.0f} s before the first notebook is graded), machines of {cores} and of 16 cores:"]
+    for n in (1, 2, 5, 10, 20):
+        small = students * cost / (n * cores) + workers_start
+        big = students * cost / (n * 16) + workers_start
+        lines.append(f"  {n:3d} machines: {small / 60:6.1f} min ({cores} cores each)   {big / 60:6.1f} min (16 cores each)")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--only", choices=("serial", "parallel"))
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=["serial", "sqlite"])
+    parser.add_argument("--shards", type=int, default=2, help="shard processes in the 'shards' mode")
     args = parser.parse_args()
-    n, modes = args.students, [args.only] if args.only else ["serial", "parallel"]
-    with tempfile.TemporaryDirectory() as tmp:
+    n, modes = args.students, args.modes
+    cores = os.cpu_count()
+    with tempfile.TemporaryDirectory() as tmp, ScratchPostgres(durable=True) as pg:
         tmp = Path(tmp)
         print(prepare_data.build_mnist_folder(tmp / "data"))
-        courses, seconds, failures = {}, {}, {}
+        results = {}
         for mode in modes:
-            courses[mode] = tmp / mode
-            courses[mode].mkdir()
-            make_class(courses[mode], tmp / "data", n)
-        if "serial" in modes:
-            start = time.time()
-            subprocess.run(["nbgrader", "autograde", ASSIGNMENT, "--log-level=ERROR"], cwd=courses["serial"],
-                           check=True, capture_output=True)
-            seconds["serial"] = time.time() - start
-        if "parallel" in modes:
-            start = time.time()
-            failures = autograde_parallel.autograde_parallel(courses["parallel"], workers=args.workers)
-            seconds["parallel"] = time.time() - start
-        print(f"\n{n} submissions on {os.cpu_count()} cores")
-        for mode in modes:
-            report(mode if mode == "serial" else f"parallel ({args.workers} workers)", courses[mode], seconds[mode], n)
-        if len(modes) == 2:
-            rows = {mode: set(gradebook_rows(courses[mode])) for mode in modes}
-            same = rows["serial"] == rows["parallel"]
-            for row in sorted(rows["serial"] ^ rows["parallel"]):
-                print(f"  differs ({'serial' if row in rows['serial'] else 'parallel'}): {row}")
-            print(f"\nspeed-up {seconds['serial'] / seconds['parallel']:.2f}x; failures {failures or 'none'}; "
-                  f"same gradebook rows: {same}")
-            if not same or failures:
-                sys.exit(1)
+            folder = tmp / mode
+            folder.mkdir()
+            make_class(folder, tmp / "data", n)
+            url = pg.create_database(f"lab2_{mode}") if mode in ("postgres", "shards") else None
+            load = os.getloadavg()[0]
+            seconds, failures, merged, started = run(mode, folder, url, args.workers, args.shards)
+            results[mode] = (folder, url, seconds, failures, merged, started)
+            label = {"serial": "serial nbgrader autograde (SQLite)",
+                     "sqlite": f"parallel, SQLite + merge ({args.workers} workers)",
+                     "postgres": f"parallel, PostgreSQL ({args.workers} workers)",
+                     "shards": f"{args.shards} shards x 1 worker, PostgreSQL"}[mode]
+            report(label, folder, seconds, n, serial=mode == "serial")
+            print(f"  load average before: {load:.2f}; failures: {failures or 'none'}"
+                  + (f"; the merge pass: {merged:.1f} s ({merged / seconds:.0%} of the run)" if merged else ""))
+        print(f"\n{n} submissions on {cores} cores")
+        print(f"  {'mode':10s} {'s':>8s} {'s/submission':>13s} {'core-s/submission':>18s} {'vs first':>9s}")
+        base = results[modes[0]][2]
+        for mode, (_, _, seconds, _, merged, _) in results.items():
+            used = 1 if mode == "serial" else (args.shards if mode == "shards" else args.workers)
+            print(f"  {mode:10s} {seconds:8.1f} {seconds / n:13.2f} {seconds * min(used, cores) / n:18.2f} "
+                  f"{base / seconds:8.2f}x" + (f"   (merge {merged:.1f} s)" if merged else ""))
+        best = [m for m in ("postgres", "shards") if m in results]
+        if best:  # from the PostgreSQL run: what N machines on one gradebook do
+            folder, _, seconds, _, _, started = results[best[0]]
+            used = args.shards if best[0] == "shards" else args.workers
+            stamps = timings(folder)
+            first = min(t.get("started_at", started) for t in stamps.values()) - started if stamps else 0.0
+            print(projection((seconds - first) * min(used, cores) / n, first, cores=cores))
+        rows = {mode: rows_of(folder, url) for mode, (folder, url, *_rest) in results.items()}
+        same = all(r == rows[modes[0]] for r in rows.values())
+        for mode in modes[1:]:
+            for row in sorted(rows[modes[0]] ^ rows[mode])[:20]:
+                print(f"  differs ({modes[0] if row in rows[modes[0]] else mode}): {row}")
+        failed = {m: r[3] for m, r in results.items() if r[3]}
+        print(f"\nfailures: {failed or 'none'}; same gradebook rows in every mode: {same}")
+        if not same or failed:
+            sys.exit(1)
 
 
 if __name__ == "__main__":

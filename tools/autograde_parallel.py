@@ -1,23 +1,40 @@
 """Autograde a whole class with one worker per core; the gradebook ends up with the rows nbgrader's own
-serial `nbgrader autograde` writes.
+serial `nbgrader autograde` writes. With a PostgreSQL gradebook, several machines grade one class together,
+each a shard of it.
 
-Each worker is one long-lived Python process with a private copy of the course (its own gradebook copy,
-links to source/, release/, grading/ and to the submissions): it loads nbgrader and torch once, keeps the
-next student's sandboxed kernel booting while it stores the last one (grading/safe_execute.py), and grades
-the students it is handed, one at a time, with nbgrader's own autograde (NbGraderAPI.autograde, what the
-command line and the Formgrader run). Students are handed out as workers free up, so one slow submission
-holds one worker only. Then one `nbgrader autograde` run in the course itself, with notebook execution
-switched off, reads the executed notebooks and writes their grades into the course's gradebook with
-nbgrader's own SaveAutoGrades. A student whose grading fails is listed for review; the others are graded
-regardless.
+Each worker is one long-lived Python process: it loads nbgrader and torch once, keeps the next student's sandboxed
+kernel booting while it stores the last one (grading/safe_execute.py, prestart), and grades the students it is
+handed, one at a time, with nbgrader's own autograde (NbGraderAPI.autograde, what the command line and the
+Formgrader run). Students are handed out as workers free up, so one slow submission holds one worker only. A
+student whose grading fails (nbgrader's autograde failed, or the worker died or hung) is listed as NOT GRADED for
+review; the others are graded regardless.
 
-    python tools/autograde_parallel.py [--workers N] [--student ID ...] [--course .]
+The gradebook (course.py: db_url):
+- SQLite gradebook.db (the default; one writer): each worker grades in a private copy of the course (its own
+  gradebook copy, links to the shared parts and to the submissions); then one `nbgrader autograde` run in the
+  course itself, with notebook execution switched off, reads the executed notebooks and writes their grades
+  with nbgrader's own SaveAutoGrades (the merge pass).
+- PostgreSQL ($LAB2_DB_URL): the workers grade in the course folder itself and write their rows straight into the
+  database, no merge. Before they start, this command makes the course rows and a row for each of its students
+  (INSERT ... ON CONFLICT DO NOTHING, safe with any number of shards at once): nbgrader's own
+  update_or_create_student looks up, then inserts, and two writers would clash on the key. Each worker holds one
+  database connection (nbgrader opens a new one for each of its Gradebooks, nbgrader#560).
+
+Shards: `--shard I/N` (I = 0 .. N-1) grades a fixed 1/N of the students (by a hash of the student id, so a shard
+grades the same students whenever it runs). In a job array the index comes from SLURM_ARRAY_TASK_ID (and the
+count from SLURM_ARRAY_TASK_COUNT), or from Kubernetes' JOB_COMPLETION_INDEX with the count given as --shards N.
+N machines that share the course folder (NFS) and one PostgreSQL gradebook grade a class together; a shard that
+died is run again and regrades its students (no duplicate rows: nbgrader updates a student's rows in place).
+
+    python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N]
 """
 import argparse
+import hashlib
 import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,18 +46,99 @@ from tqdm.auto import tqdm
 
 import course
 
-SHARED = ("nbgrader_config.py", "grading", "source", "release", "data")
-# The merge run: nbgrader's autograde without ClearOutput and Execute, so it scores the outputs
+SHARED = ("nbgrader_config.py", "course.py", "grading", "source", "release", "data")
+# The merge run (SQLite): nbgrader's autograde without ClearOutput and Execute, so it scores the outputs
 # the workers produced instead of running the notebooks again.
 MERGE_FLAGS = [f"--Autograde.sanitize_preprocessors=nbgrader.preprocessors.{p}"
                for p in ("DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata")] + \
               [f"--Autograde.autograde_preprocessors={p}" for p in (
                   "grading.rubrics.SaveAutoGradesAndRubrics", "nbgrader.preprocessors.AssignLatePenalties",
                   "nbgrader.preprocessors.CheckCellMetadata")]
+POOL_TIMEOUT = 120  # seconds a worker's Gradebook waits for the worker's one database connection
 
 
+# ---------------------------------------------------------------- shards
+def shard_of(student, count):
+    """The shard (0 .. count-1) that grades `student`: fixed by the id alone, whatever else is in submitted/."""
+    return int(hashlib.sha256(student.encode("utf-8")).hexdigest(), 16) % count
+
+
+def which_shard(shard=None, shards=None, env=os.environ):
+    """(index, count, where it came from) from --shard I/N, else from a job array; None: the whole class."""
+    if shard:
+        try:
+            index, count = (int(x) for x in shard.split("/"))
+        except ValueError:
+            sys.exit(f"--shard {shard}: expected I/N, e.g. --shard 0/3 (I counts from 0 to N-1)")
+        where = "--shard"
+    elif env.get("SLURM_ARRAY_TASK_ID"):
+        if not env.get("SLURM_ARRAY_TASK_COUNT"):
+            sys.exit("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT: submit with sbatch --array")
+        index = int(env["SLURM_ARRAY_TASK_ID"]) - int(env.get("SLURM_ARRAY_TASK_MIN") or 0)
+        count, where = int(env["SLURM_ARRAY_TASK_COUNT"]), "SLURM_ARRAY_TASK_ID"
+    elif env.get("JOB_COMPLETION_INDEX"):
+        if not shards:
+            sys.exit("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): pass the Job's completions as --shards N")
+        index, count, where = int(env["JOB_COMPLETION_INDEX"]), shards, "JOB_COMPLETION_INDEX"
+    elif shards:
+        sys.exit("--shards N needs the index from a job array (JOB_COMPLETION_INDEX); or use --shard I/N")
+    else:
+        return None
+    if not 0 <= index < count:
+        sys.exit(f"shard {index} of {count} ({where}): the index counts from 0 to {count - 1} (a Slurm array: "
+                 f"--array=0-{count - 1})")
+    return index, count, where
+
+
+# ---------------------------------------------------------------- PostgreSQL: before the workers, and in each worker
+def prepare_postgres(url, students):
+    """Before any worker writes: the assignment must be in the gradebook; the course rows and a row for each student
+    are made here, race-free (ON CONFLICT DO NOTHING), so nbgrader's look-up-then-insert never runs concurrently."""
+    from nbgrader.api import Assignment, Course, Student
+    from sqlalchemy import create_engine, inspect, select
+    from sqlalchemy.dialects.postgresql import insert
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.pool import NullPool
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as db:
+            if "assignment" not in inspect(db).get_table_names() or \
+                    db.execute(select(Assignment.id).where(Assignment.name == course.ASSIGNMENT)).first() is None:
+                sys.exit(f"the gradebook {course.shown_url(url)} has no assignment {course.ASSIGNMENT}: run "
+                         f"`nbgrader generate_assignment {course.ASSIGNMENT} --force` once, before the shards")
+            # nbgrader's Gradebook() without a course id checks for "default_course" (and makes it) every time
+            db.execute(insert(Course.__table__).on_conflict_do_nothing(),
+                       [{"id": course.COURSE_ID}, {"id": "default_course"}])
+            if students:
+                db.execute(insert(Student.__table__).on_conflict_do_nothing(), [{"id": s} for s in students])
+    except OperationalError as err:
+        sys.exit(f"cannot reach the gradebook {course.shown_url(url)} ({course.DB_URL_VARIABLE}): {str(err.orig).strip()}")
+    finally:
+        engine.dispose()
+
+
+def one_connection(url):
+    """Every Gradebook this process opens shares one engine that holds at most one connection to the database
+    (nbgrader makes a new engine, so a new connection, for each of its Gradebooks, about ten per student)."""
+    import nbgrader.api
+    import sqlalchemy
+    engine = sqlalchemy.create_engine(url, pool_size=1, max_overflow=0, pool_timeout=POOL_TIMEOUT, pool_pre_ping=True)
+    engine.dispose = lambda *args, **kwargs: None  # Gradebook.close() disposes its engine: this one is the worker's
+    nbgrader.api.create_engine = lambda u, **kw: engine if u == url else sqlalchemy.create_engine(u, **kw)
+
+
+def die_with_parent():
+    """A worker ends when the command that started it ends, even killed: a dead shard leaves no writer behind."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        pass
+
+
+# ---------------------------------------------------------------- the workers
 def private_course(main, folder, students):
-    """A course copy for one worker: links to the shared parts and the submissions, its own gradebook."""
+    """A course copy for one worker (SQLite): links to the shared parts and the submissions, its own gradebook."""
     (folder / "submitted").mkdir(parents=True)
     for name in SHARED:
         if (main / name).exists():
@@ -53,15 +151,21 @@ def private_course(main, folder, students):
 
 def serve(folder):
     """The worker (`--serve FOLDER`): grade each student id read from stdin, answer one JSON line each."""
+    if os.getppid() != int(os.environ.get("LAB2_WORKER_PARENT", os.getppid())):
+        sys.exit("the command that started this worker has ended")
+    die_with_parent()
     answer = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)  # anything else printed goes to stderr, never into the answers
     os.chdir(folder)
     sys.path.insert(0, str(folder))  # the course's own grading/, as `nbgrader` itself imports it (cwd first)
-    sys.argv[1:] = ["autograde", course.ASSIGNMENT]  # read the course's config as `nbgrader autograde` does
+    url = course.db_url(folder)
+    if not course.is_sqlite(url):
+        one_connection(url)
     from nbgrader.apps import NbGrader
     from nbgrader.apps.api import NbGraderAPI
     app = NbGrader()
-    app.load_config_file()
+    app.load_config_file()  # the course's nbgrader_config.py, as `nbgrader autograde` reads it
+    app.config.SafeExecute.prestart = True  # this worker is handed more students: the next kernel boots meanwhile
     api = NbGraderAPI(parent=app)
     for line in sys.stdin:
         student, start = line.strip(), time.time()
@@ -79,12 +183,12 @@ def serve(folder):
 class Worker:
     """One worker process, talked to line by line."""
 
-    def __init__(self, folder, env):
-        self.folder, self.env = folder, env
+    def __init__(self, folder, log, env):
+        self.folder, self.log, self.env = folder, log, env
         self.start()
 
     def start(self):
-        with open(self.folder / "worker.log", "a") as log:  # nbgrader's log of this worker
+        with open(self.log, "a") as log:  # nbgrader's log of this worker
             self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--serve", str(self.folder)],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
                                          env=self.env)
@@ -121,11 +225,11 @@ class Worker:
 
 def worker_env():
     """One thread per worker: N kernels and N graders do not fight over every core."""
-    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", LAB2_WORKER_PARENT=str(os.getpid()))
 
 
 def merge(main, folders, students):
-    """Write the workers' grades into the course gradebook with nbgrader's own autograde (no execution)."""
+    """SQLite: write the workers' grades into the course gradebook with nbgrader's own autograde (no execution)."""
     staged = folders[0].parent / "_executed"
     staged.mkdir()
     for student in students:
@@ -138,24 +242,38 @@ def merge(main, folders, students):
         sys.exit(f"writing the grades into {main / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")
 
 
-def autograde_parallel(main=course.ROOT, students=None, workers=None, timeout=None, quiet=False):
-    """Grade `students` (default: everyone in submitted/) of the course in `main`; return {student: error} for
-    the failures."""
+def autograde_parallel(main=".", students=None, workers=None, timeout=None, quiet=False, shard=None):
+    """Grade `students` (default: everyone in submitted/) of the course in `main`, or of them the ones of `shard`
+    (index, count); return {student: error} for the failures."""
     main = Path(main).resolve()
     timeout = timeout or course.student_timeout()
+    url = course.db_url(main)
     students = sorted(students or (p.name for p in (main / "submitted").iterdir() if p.is_dir()))
+    if shard is not None:
+        if shard[1] > 1 and course.is_sqlite(url):
+            sys.exit(f"shards write into one gradebook at once: set {course.DB_URL_VARIABLE} to a PostgreSQL gradebook "
+                     "(SQLite is for one writer)")
+        students = [s for s in students if shard_of(s, shard[1]) == shard[0]]
+    if not students:
+        return {}
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
-    if not (main / "gradebook.db").exists():
+    if course.is_sqlite(url) and not (main / "gradebook.db").exists():
         sys.exit(f"no gradebook.db: run `nbgrader generate_assignment {course.ASSIGNMENT} --force` first")
     if course.sandbox_on() and shutil.which("bwrap") is None:
         sys.exit(course.SANDBOX_MISSING)
+    if not course.is_sqlite(url):
+        prepare_postgres(url, students)
     failures, todo = {}, queue.Queue()
     for student in students:
         todo.put(student)
     with tempfile.TemporaryDirectory(prefix="autograde-") as tmp:
-        folders = [private_course(main, Path(tmp) / f"worker{i}", students) for i in range(workers)]
-        pool = [Worker(folder, worker_env()) for folder in folders]
-        bar = tqdm(total=len(students), desc=f"autograde ({workers} workers)", unit="student", disable=quiet)
+        if course.is_sqlite(url):  # private copies, merged at the end
+            folders = [private_course(main, Path(tmp) / f"worker{i}", students) for i in range(workers)]
+        else:  # every worker in the course itself, writing into the database
+            folders = [main] * workers
+        pool = [Worker(folder, Path(tmp) / f"worker{i}.log", worker_env()) for i, folder in enumerate(folders)]
+        label = f"autograde ({workers} workers" + (f", shard {shard[0]}/{shard[1]})" if shard else ")")
+        bar = tqdm(total=len(students), desc=label, unit="student", disable=quiet)
         lock = threading.Lock()
 
         def run(worker):
@@ -181,7 +299,7 @@ def autograde_parallel(main=course.ROOT, students=None, workers=None, timeout=No
             t.join()
         bar.close()
         graded = [s for s in students if s not in failures]
-        if graded:  # the merge also writes the executed notebooks to autograded/, as the serial run does
+        if graded and course.is_sqlite(url):  # the merge also writes the executed notebooks to autograded/
             merge(main, folders, graded)
     return failures
 
@@ -190,15 +308,20 @@ def main():
     if sys.argv[1:2] == ["--serve"]:
         return serve(sys.argv[2])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel workers (default: cores)")
     parser.add_argument("--student", nargs="*", help="only these students (default: all in submitted/)")
     parser.add_argument("--timeout", type=float, default=course.student_timeout(),
                         help="seconds for one student before its worker is replaced")
+    parser.add_argument("--shard", metavar="I/N", help="grade shard I of N (I = 0 .. N-1); needs PostgreSQL")
+    parser.add_argument("--shards", type=int, metavar="N",
+                        help="the number of shards, when the index comes from Kubernetes' JOB_COMPLETION_INDEX")
     args = parser.parse_args()
+    shard = which_shard(args.shard, args.shards)
     start = time.time()
-    failures = autograde_parallel(args.course, args.student, args.workers, args.timeout)
-    print(f"done in {time.time() - start:.1f} s")
+    failures = autograde_parallel(args.course, args.student, args.workers, args.timeout, shard=shard and shard[:2])
+    where = f"shard {shard[0]}/{shard[1]} (from {shard[2]}), " if shard else ""
+    print(f"{where}done in {time.time() - start:.1f} s; gradebook {course.shown_url(course.db_url(args.course))}")
     if failures:
         print("NOT GRADED -- review these submissions by hand:")
         for student, error in sorted(failures.items()):

@@ -159,7 +159,7 @@ def write(folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     page, mistakes = write(Path(parser.parse_args().course))
     print(f"wrote {page} and {page.with_suffix('.csv')}")
     for mistake, count in mistakes.most_common(10):

@@ -9,7 +9,7 @@ import course
 from grading import parts
 
 
-def scores(folder=course.ROOT):
+def scores(folder="."):
     """student -> {part: points} for the autograded parts, plus 'auto', 'manual_pending' and 'max_auto'."""
     table = {}
     with course.gradebook(folder) as gb:
@@ -40,7 +40,7 @@ def format_table(table):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     print(format_table(scores(parser.parse_args().course)))
 
 

@@ -70,7 +70,7 @@ def check_submission(submitted, release, autograded):
     return findings
 
 
-def report(folder=course.ROOT):
+def report(folder="."):
     folder = Path(folder)
     release = course.read(course.release_nb(folder))
     result = {}
@@ -80,7 +80,13 @@ def report(folder=course.ROOT):
             continue
         graded_path = course.autograded_nb(folder, student)
         graded = course.read(graded_path) if graded_path.exists() else None
-        findings = check_submission(course.read(path), release, graded)
+        try:
+            submitted = course.read(path)
+        except Exception as err:  # whatever the upload is, it is listed, never a crash of the report
+            result[student] = [("not a readable notebook", f"{path.relative_to(folder)}: {str(err).splitlines()[0][:160]}"),
+                               ("not autograded", "no notebook in autograded/: grade by hand")]
+            continue
+        findings = check_submission(submitted, release, graded)
         if graded is None:
             findings.append(("not autograded", "no notebook in autograded/: grade by hand"))
         result[student] = findings
@@ -116,7 +122,7 @@ def as_markdown(result):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--course", default=str(course.ROOT))
+    parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     folder = Path(parser.parse_args().course)
     text = as_markdown(report(folder))
     (folder / "integrity_report.md").write_text(text, encoding="utf-8")

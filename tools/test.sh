@@ -8,4 +8,8 @@ source tools/env.sh
 debian_packages "the browser tests" chromium=chromium chromium-driver=chromedriver \
   fonts-noto-cjk=/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 # ---
+# --- Debian's PostgreSQL server: the slow tests start a throwaway one of their own (tools/scratch_postgres.py: initdb
+# --- in a temporary folder, a unix socket there, no TCP); the fast tier (-m "not slow") needs none.
+debian_packages "the PostgreSQL tests" postgresql="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)"
+# ---
 exec python -m pytest tests "$@"
