@@ -649,6 +649,8 @@ MARK = "〔评分规则〕"
 CELL_ID, CELL_MARK = "lab2_rules", "# ---- 评分规则检查"  # the notebook's rules cell: its grade id, its first line
 CELL_SHOWN = (f"{CELL_MARK}(代码与作业里的这个单元相同,评分后的笔记本里不再显示)----\n"
               "# 可见测试用它给出评分规则的提示;评分时在内核之外、用同样的规则判定。\n")
+CELL_UNDER_AUTOGRADE = ("import types\n"  # what autograde runs in its place: the advice is silent there anyway
+                        "lab2_rules = types.SimpleNamespace(advise=lambda grade_id, obj: None)\n")
 
 
 def advise(grade_id, obj):

@@ -361,6 +361,7 @@ class SafeExecute(Execute):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
             if course.meta(cell).get("grade_id") == rules.CELL_ID:  # the rules' code, as handed out: not shown again
                 cell.source = rules.CELL_SHOWN
+                cell.outputs = []
         if self.prestart or self.prestart is None and self._more_to_grade(resources):
             # the next notebook's kernel boots while nbgrader stores this one and reads the next
             _warm["next"] = self._new_kernel()
@@ -388,6 +389,10 @@ class SafeExecute(Execute):
             self._check_assign_resources(resources)
             run_sync(self._grade_test_cell)(cell, index)
             label = cell.metadata["nbgrader"]["grade_id"]
+        elif course.meta(cell).get("grade_id") == rules.CELL_ID:  # the advice's rules: silent under autograde
+            cell.source = rules.CELL_UNDER_AUTOGRADE
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            label = rules.CELL_ID
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)
             label = course.meta(cell).get("grade_id") or "student code"
