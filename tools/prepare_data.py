@@ -84,7 +84,7 @@ def build_mnist_folder(dest: Path, shared: Path = DEFAULT_SHARED, n_train: int =
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dest", default=str(ROOT / "data"))
+    parser.add_argument("--dest", default="data", help="the data folder (default: data/ in the current folder)")
     parser.add_argument("--shared", default=str(DEFAULT_SHARED))
     args = parser.parse_args()
     print(build_mnist_folder(Path(args.dest), Path(args.shared)))
