@@ -1,6 +1,10 @@
-"""Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples."""
+"""Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples; a Jupyter server."""
+import secrets
+import socket
 import subprocess
 import time
+import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -57,3 +61,35 @@ def graded_samples(course):
     print(f"\nautograde of {len(expected)} sample submissions: {seconds:.1f} s "
           f"({seconds / len(expected):.1f} s per submission)")
     return expected
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def jupyter_server(folder, env, name):
+    """`jupyter server` on 127.0.0.1 serving the course (the Formgrader is nbgrader's server extension)."""
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(folder / f"jupyter_{name}.log", "w")
+    proc = subprocess.Popen(["jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+                             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+                             f"--ServerApp.root_dir={folder}"], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                            env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/formgrader/api/status?token={token}", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"jupyter server {name} did not start:\n" + (folder / f"jupyter_{name}.log").read_text())
+        yield base, token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()

@@ -12,18 +12,14 @@ driven by Selenium (chromedriver from Debian too; nothing downloads a browser).
 Screenshots go to $LAB2_SCREENSHOTS (default: a temporary folder); the test prints where.
 """
 import os
-import secrets
 import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
+from conftest import RELEASE_NB, SOURCE_NB, jupyter_server, make_course, nbgrader
 from tools import submissions
 from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows, meta, part
 from grading import feedback, parts
@@ -46,37 +42,14 @@ def submission(course):
     return submissions.fill(nbformat.read(str(RELEASE_NB), as_version=4), answers)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, mnist_dir):
     """A course with one submission, served by `jupyter server` on 127.0.0.1 (the Formgrader is nbgrader's
     server extension)."""
     course = make_course(tmp_path_factory.mktemp("formgrader"), mnist_dir)
     submissions.write_submission(course, STUDENT, submission(course))
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(course / "jupyter_server.log", "w")
-    proc = subprocess.Popen(["jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-                             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={course}"], cwd=course, stdout=log, stderr=subprocess.STDOUT,
-                            env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("jupyter server did not start:\n" + (course / "jupyter_server.log").read_text())
-    yield course, base, token
-    proc.terminate()
-    proc.wait(timeout=30)
+    with jupyter_server(course, os.environ.copy(), "server") as (base, token):
+        yield course, base, token
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ temporary folder (tools/scratch_postgres.py: a unix socket there, no TCP), stopp
 """
 import csv
 import os
-import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,7 +24,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import course as lab  # the module; `course` is the serial SQLite course (conftest)
-from conftest import make_course
+from conftest import jupyter_server, make_course
 from grading import parts
 from tools import autograde_parallel, submissions
 from tools.scratch_postgres import ScratchPostgres
@@ -223,38 +221,6 @@ def test_a_killed_shard_run_again_completes_the_gradebook(pg, tmp_path, mnist_di
 
 
 # ---------------------------------------------------------------- two TAs, two Jupyter servers, one gradebook
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def jupyter_server(folder, env, name):
-    """`jupyter server` on 127.0.0.1 serving the course (the Formgrader is nbgrader's server extension)."""
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(folder / f"jupyter_{name}.log", "w")
-    proc = subprocess.Popen(["jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-                             f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={folder}"], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                            env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{base}/formgrader/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail(f"jupyter server {name} did not start:\n" + (folder / f"jupyter_{name}.log").read_text())
-        yield base, token
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-
-
 def api(base, token, path, body=None):
     import json
     request = urllib.request.Request(f"{base}/formgrader/api/{path}", method="PUT" if body is not None else "GET",
