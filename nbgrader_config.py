@@ -22,7 +22,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 
 from grading.feedback import FeedbackExporter, FeedbackSummary, GetGradesAndStatus, HideHiddenTests  # noqa: E402
 from grading.rubrics import SaveAutoGradesAndRubrics  # noqa: E402
-from grading.safe_execute import SafeExecute  # noqa: E402
+from grading.safe_execute import SafeExecute, refuse_without_sandbox  # noqa: E402
 from grading.student_runs import KeepStudentRuns  # noqa: E402
 import course  # noqa: E402
 
@@ -76,7 +76,9 @@ c.LimitOutput.max_traceback = 100
 # Autograde runs each student's kernel in a bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/): it sees
 # the software read-only and a private tmpfs (the disk budget), has no network, and runs under limits. Wherever
 # autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is SafeExecute that starts
-# the kernel and, without bwrap, refuses (c.SafeExecute.sandbox = False, or LAB2_SANDBOX=off, grades without it).
+# the kernel. Without bwrap, autograde refuses before it touches a submission or the gradebook (nbgrader calls this
+# hook first, wherever it autogrades); LAB2_SANDBOX=off grades without the sandbox, knowingly.
+c.Autograde.pre_convert_hook = refuse_without_sandbox
 
 # ---------------------------------------------------------------- the gradebook; the class from the LMS (issue 16)
 # The gradebook: the course's own SQLite gradebook.db (embedded; one writer at a time), or, when $LAB2_DB_URL is

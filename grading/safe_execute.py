@@ -168,6 +168,13 @@ class SandboxMissing(SystemExit):
     """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
 
 
+def refuse_without_sandbox(**_):
+    """nbgrader's pre-convert hook of autograde (nbgrader_config.py): stop before a submission or the gradebook is
+    touched when the sandbox is on and bwrap is missing (SafeExecute checks again when it starts a kernel)."""
+    if course.sandbox_on() and shutil.which("bwrap") is None:
+        raise SandboxMissing(course.SANDBOX_MISSING)
+
+
 _warm = {}  # the next notebook's kernel, started while nbgrader stores the previous notebook
 _ipc = []   # this process's folder of kernel IPC folders, made on first use
 

@@ -4,12 +4,14 @@ sandbox), the experiment cells left out; collect what each visible test's advice
     python tests/student_kernel.py OUT.json NOTEBOOK ...   # {notebook: {grade id: mistake id, or "" for none}}
 """
 import json
+import os
 import re
 import sys
 import tempfile
 from pathlib import Path
 
 import nbformat
+from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
 from grading import rules, student_runs
@@ -22,9 +24,18 @@ def advice_of(path):
     run (the kernel was broken on purpose) is missing."""
     nb = nbformat.read(str(path), as_version=4)
     nb.cells = [c for c in nb.cells if not student_runs.is_experiment(c)]
-    with tempfile.TemporaryDirectory() as folder:
-        NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": folder}},
-                       skip_cells_with_tag="lab2-never-skip").execute()  # Jupyter runs a cell whatever its tags
+    for attempt in range(3):  # a kernel that died while starting (not the student's code: it has not run yet)
+        with tempfile.TemporaryDirectory() as folder:
+            km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+            client = NotebookClient(nb, km=km, timeout=60, startup_timeout=120, allow_errors=True,
+                                    resources={"metadata": {"path": folder}},
+                                    skip_cells_with_tag="lab2-never-skip")  # Jupyter runs a cell whatever its tags
+            try:
+                client.execute()
+                break
+            except RuntimeError as err:
+                if "before replying to kernel_info" not in str(err) or attempt == 2:
+                    raise
     said = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
