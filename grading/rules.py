@@ -25,7 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 # ---------------------------------------------------------------- what a part's code may use (aten op names)
 ARITHMETIC = {"add", "sub", "rsub", "mul", "div", "true_divide", "neg", "negative", "positive", "square",
-              "addcmul", "addcdiv"}
+              "addcmul", "addcdiv", "floor_divide", "remainder", "fmod", "floor", "ceil", "round", "trunc", "frac"}
 EXP_LOG = {"exp", "exp2", "expm1", "log", "log1p", "log2", "log10", "pow", "float_power", "sqrt", "rsqrt",
            "reciprocal", "sinh", "cosh"}  # sinh, cosh: (e^x ∓ e^-x) / 2, tanh's own definition
 COMPARISON = {"gt", "ge", "lt", "le", "eq", "ne", "greater", "greater_equal", "less", "less_equal", "equal",
@@ -44,17 +44,21 @@ CONVERSIONS = {"to", "_to_copy", "copy", "clone", "contiguous", "view", "reshape
                "flip", "roll"}
 RANDOM = {"rand", "rand_like", "randn", "randn_like", "bernoulli", "uniform", "normal", "randint", "randint_like",
           "random", "randperm", "multinomial"}
-REDUCTIONS = {"sum", "mean", "norm", "linalg_vector_norm", "frobenius_norm", "dot", "vdot", "inner", "matmul", "mm",
-              "mv", "bmm", "einsum", "tensordot"}
+# statistics of a tensor: what a print or a check inside honest code computes (`print(s.mean().item())`); sums
+# and means of elements are arithmetic, and no library activation or dropout is built from them
+STATISTICS = {"sum", "mean", "nansum", "nanmean", "std", "var", "std_mean", "var_mean", "amax", "amin", "aminmax",
+              "argmax", "argmin", "prod", "any", "all", "count_nonzero", "median", "nanmedian"}
+REDUCTIONS = {"norm", "linalg_vector_norm", "frobenius_norm", "dot", "vdot", "inner", "matmul", "mm", "mv", "bmm",
+              "einsum", "tensordot"}
 
-BASIC = ARITHMETIC | EXP_LOG | COMPARISON | SELECTION | CONSTRUCTORS | CONVERSIONS
-BASIC_TEXT = ("四则运算、exp/log/pow/sqrt/reciprocal、比较、where/maximum/minimum/clamp、abs/sign、"
-              "*_like 与 full/ones/zeros 构造,以及类型、设备、形状的转换")
+BASIC = ARITHMETIC | EXP_LOG | COMPARISON | SELECTION | CONSTRUCTORS | CONVERSIONS | STATISTICS
+BASIC_TEXT = ("四则运算(含取整、取余)、exp/log/pow/sqrt/reciprocal、比较、where/maximum/minimum/clamp、abs/sign、"
+              "sum/mean/max 这类统计量、*_like 与 full/ones/zeros 构造,以及类型、设备、形状的转换")
 # the allowlists a part can name (its declaration's `ops`): the ops, and the same in words for the messages
 ALLOWLISTS = {
     "basic": (BASIC, BASIC_TEXT),                                                   # the activations
     "basic+random": (BASIC | RANDOM, BASIC_TEXT + ",再加上随机数(rand、bernoulli 等)"),  # dropout
-    "basic+sums": (BASIC | REDUCTIONS, BASIC_TEXT + ",再加上 sum/norm/dot 这类求和与乘积"),  # the L2 penalty
+    "basic+sums": (BASIC | REDUCTIONS, BASIC_TEXT + ",再加上 norm/dot/matmul 这类范数与乘积"),  # the L2 penalty
 }
 MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch", "autograd": "autograd"}  # <part>_<this>
 

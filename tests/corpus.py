@@ -506,6 +506,10 @@ def issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, 
         {"dropout_edges", "dropout_stats", "dropout_mask"}, family=fam)
     add("l2_mse_loss", POLICY, l2("torch.nn.functional.mse_loss(w, torch.zeros_like(w), reduction='sum') / 2"),
         {"l2_value", "l2_grad"}, message="mse_loss", family=fam)
+    add("sigmoid_by_methodcaller", POLICY, sig("import operator\n        return operator.methodcaller('sigmoid')(x)", same),
+        {"sigmoid_value", "sigmoid_derivative"}, message="torch.sigmoid", family=fam)
+    add("relu_torch_ops_aten", POLICY, relu("return torch.ops.aten.relu(x)", "return (x > 0).to(x.dtype)"),
+        {"relu_value"}, message="torch.relu", family=fam)
     # ---- round trips out of torch (no torch op recorded for the computation itself)
     fam = "numpy/math round trips"
     add("tanh_numpy_round_trip", POLICY, tanh("return torch.from_numpy(np.tanh(x.detach().numpy()))",
@@ -574,6 +578,12 @@ def issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, 
            f"import zlib\nexec(zlib.decompress({zlib.compress(hidden.encode())!r}).decode())\n", fam)
     review("tanh_exec_hex", "tanh_impl", f"exec(bytes.fromhex({hidden.encode().hex()!r}).decode())\n", fam)
     review("tanh_eval_compiled", "tanh_impl", f"code = compile({hidden[::-1]!r}[::-1], 'x', 'exec')\neval(code)\n", fam)
+    import marshal
+    sigmoid_code = marshal.dumps(compile("def _s(x):\n    import torch\n    return torch.sigmoid(x)\n", "m", "exec"))
+    review("sigmoid_exec_marshal_code_object", "sigmoid_impl",
+           "import marshal, base64\n_ns = {}\n"
+           f"exec(marshal.loads(base64.b64decode({base64.b64encode(sigmoid_code).decode()!r})), _ns)\n"
+           + activation_class("MySigmoid", "return _ns['_s'](x)", same), fam)
     # ---- getattr and its kin, with built names on modules or passed around as values
     fam = "getattr and kin as values"
     review("relu_getattr_as_value", "relu_impl", relu("g = getattr\n        return g(torch, 'ul'[::-1].join(['re', '']))(x)",
@@ -602,6 +612,13 @@ def issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, 
     add("correct_prints_in_call", CORRECT, relu(
         "print('MyReLU called on', tuple(x.shape))\n        return torch.where(x > 0, x, 0.0)",
         "return torch.where(x > 0, 1.0, 0.0).to(x.dtype)"), family=fam)
+    add("correct_prints_of_statistics", CORRECT, {
+        "sigmoid_impl": "class MySigmoid:\n    __call__ = lambda self, x: 1 / (1 + torch.exp(-x))\n\n"
+                        "    def derivative(self, x):\n        s = self(x)\n"
+                        "        print('sigmoid derivative: mean', s.mean().item(), 'sum', float(s.sum()))\n"
+                        "        return s * (1 - s)\n"}, family=fam)
+    add("correct_relu_by_sign_and_floor_division", CORRECT, relu(
+        "return x * (x.sign() + 1) / 2", "return ((x.sign() + 1) // 2).floor().to(x.dtype)"), family=fam)
     add("correct_tanh_on_own_sigmoid", CORRECT, tanh("return 2 * MySigmoid()(2 * x) - 1",
                                                      "return 1 - self(x) ** 2"), family=fam)
     add("correct_clamp_where_maximum", CORRECT, dict(

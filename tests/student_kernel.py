@@ -36,7 +36,7 @@ def advice_of(path):
             except RuntimeError as err:
                 if "before replying to kernel_info" not in str(err) or attempt == 2:
                     raise
-            finally:  # nbclient leaves a kernel it was handed running: 143 idle kernels with torch fill the memory
+            finally:  # nbclient leaves a kernel it was handed running: idle kernels holding torch would fill the memory
                 if km.has_kernel:
                     km.shutdown_kernel(now=True)
     said = {}
