@@ -35,11 +35,13 @@ RNG_SEED = 20241127  # the kernel's global RNG before each probe: the student's 
 
 
 class GraderBug(Exception):
-    """An exception in the grading process itself (a plan, a judgement, the overrule, a message): the grader's
-    fault, never the student's. Grading of that student stops loudly; nothing is recorded for the test."""
+    """An exception in the grading process itself, wherever it is raised (a plan, a judgement, the overrule, a
+    message, the outputs, the kernel's lifecycle): the grader's fault, never the student's. Only what comes from
+    the student's kernel is the notebook's (grading/safe_execute.py: NotebookFault; here: BadData, a failed test).
+    Grading of that student stops loudly; nothing is recorded for the student."""
 
     def __init__(self, grade_id, error):
-        super().__init__(f"grader bug while judging {grade_id}: {type(error).__name__}: {error} "
+        super().__init__(f"grader bug at {grade_id}: {type(error).__name__}: {error} "
                          f"(this is a fault of grading/, not of the submission; nothing was recorded for this student)")
         self.grade_id, self.error = grade_id, error
 

@@ -16,6 +16,14 @@ So no point is decided inside it. For every test cell:
    Chinese message. nbgrader's SaveAutoGrades scores a test cell by the presence of an error output, so the
    points are exactly the verdict.
 
+Who is at fault. Only what is known to come from the student's kernel is the notebook's fault (NotebookFault):
+a cell's error in the kernel (an error output, which costs nothing by itself), the kernel's death or silence
+(nbclient's DeadKernelError and CellTimeoutError while a cell runs: KernelFault), an exceeded budget
+(BudgetExceeded), and data from the kernel that fails validation (lab2_grader.judge: that test fails). Any other
+exception raised in the grading process, wherever it is raised, is a GraderBug: grading of that student stops
+loudly (the log names the student, the test and the exception), nbgrader records nothing for the student and
+exits non-zero (tests/test_fault_injection.py injects a raise into every function the grading process runs).
+
 Fault isolation. Plain nbgrader stops grading a student when the kernel dies (os._exit, a segfault, the memory
 limit) or stops answering, and records nothing for that student. Here the cells that ran keep their outputs and
 therefore their points; the cell that was running and every later cell get an error output that says what
@@ -23,7 +31,6 @@ happened, so they score 0, and the notebook is flagged for the TA to review (met
 which tools/integrity_report.py lists).
 """
 import ast
-import asyncio
 import atexit
 import base64
 import json
@@ -34,10 +41,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import CellTimeoutError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from jupyter_client.kernelspec import KernelSpecManager
@@ -47,9 +53,8 @@ import course
 from grading import lab2_grader, lab2_probe, rules, source_rules, student_runs
 from grading.lab2_grader import GraderBug
 
-# Whatever stops the execution of one student's notebook is that notebook's fault, not the batch's; a GraderBug
-# (an exception in the grader itself) is not: it stops that student's grading loudly and records nothing.
-FAULTS = (Exception, asyncio.CancelledError)
+# What nbclient raises when the kernel, while it runs a cell, dies or stops answering: the notebook's fault.
+KERNEL_FAULTS = (DeadKernelError, CellTimeoutError)
 KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
 
 
@@ -138,18 +143,29 @@ def verdict_outputs(verdict):
     return outputs
 
 
-@contextmanager
-def _graders_own(grade_id):
-    """Work of the grading process on data already checked: any exception here is the grader's (GraderBug)."""
-    try:
-        yield
-    except GraderBug:
-        raise
-    except Exception as err:
-        raise GraderBug(grade_id, err) from err
+class NotebookFault(Exception):
+    """What stops grading of one notebook and is known to come from its kernel: the cells from there on score 0 and
+    the notebook is flagged for review. Every other exception in the grading process is a GraderBug."""
+    kind = "fault"
+
+    @property
+    def name(self):
+        return type(self).__name__
 
 
-class BudgetExceeded(Exception):
+class KernelFault(NotebookFault):
+    """The kernel died or stopped answering while it ran a cell (nbclient's DeadKernelError, CellTimeoutError)."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+    @property
+    def name(self):
+        return type(self.error).__name__
+
+
+class BudgetExceeded(NotebookFault):
     """The notebook used up its wall-clock or its disk budget: grading of it stops here."""
 
     def __init__(self, kind, detail):
@@ -337,6 +353,22 @@ class SafeExecute(Execute):
             raise BudgetExceeded("disk", f"{usage[1] >> 20} MiB for everything the kernel writes")
 
     def preprocess(self, nb, resources=None, km=None):
+        """Grade one notebook. Whatever is raised here and is not the notebook's fault (NotebookFault, handled
+        inside) is the grader's: a GraderBug, logged with the student and the test, and raised to nbgrader."""
+        self._lab2_where = "the start of grading"
+        try:
+            return self._grade_notebook(nb, resources)
+        except Exception as err:
+            bug = err if isinstance(err, GraderBug) else GraderBug(self._lab2_where, err)
+            student = (resources or {}).get("nbgrader", {}).get("student", "?")
+            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s: %s; "
+                           "nothing was recorded for this student, whose earlier rows stay as they were",
+                           student, bug.grade_id, type(bug.error).__name__, bug.error)
+            if bug is err:
+                raise
+            raise bug from err
+
+    def _grade_notebook(self, nb, resources):
         if self._sandboxed() and shutil.which("bwrap") is None:
             raise SandboxMissing(course.SANDBOX_MISSING)
         self._lab2_start = time.monotonic()
@@ -352,17 +384,12 @@ class SafeExecute(Execute):
             km, self._lab2_folder = self._new_kernel()
         try:
             nb, resources = super().preprocess(nb, resources, km)
-        except GraderBug as bug:
-            student = (resources or {}).get("nbgrader", {}).get("student", "?")
-            self.log.error("GRADER BUG (grading/, not the student): grading of student '%s' stopped at %s: %s: %s; "
-                           "nothing was recorded for this student, whose earlier rows stay as they were",
-                           student, bug.grade_id, type(bug.error).__name__, bug.error)
-            raise
-        except FAULTS as err:
+        except NotebookFault as fault:
             nb = getattr(self, "nb", None) or nb
-            self._mark_unrun(nb, err)
+            self._mark_unrun(nb, fault)
         finally:
             self._lab2_close(km)
+        self._lab2_where = "the graded notebook's outputs"
         for cell in nb.cells:
             if cell.cell_type == "code" and not course.is_test(cell):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
@@ -377,6 +404,15 @@ class SafeExecute(Execute):
                                        "findings": [f.as_dict() for f in self._lab2_findings]}
         return nb, resources
 
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's, with the kernel's death or silence while the cell runs marked as the notebook's fault."""
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except KERNEL_FAULTS as err:
+            raise KernelFault(err) from err
+
+    execute_cell = run_sync(async_execute_cell)  # what nbconvert's preprocess_cell calls
+
     def _lab2_close(self, km):
         try:
             if getattr(self, "kc", None) is not None:
@@ -389,6 +425,7 @@ class SafeExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         start = time.monotonic()
+        self._lab2_where = course.meta(cell).get("grade_id") or f"cell {index + 1}"
         if student_runs.is_experiment(cell):
             student_runs.mark_student_run(cell)
             return cell, resources
@@ -412,8 +449,7 @@ class SafeExecute(Execute):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
         visible, call = split_test(cell.source, grade_id)
         token = secrets.token_hex(8)
-        with _graders_own(grade_id):
-            plan = lab2_grader.plan(grade_id, self._lab2_seed + index, token)
+        plan = lab2_grader.plan(grade_id, self._lab2_seed + index, token)
         source, cell.source = cell.source, visible
         try:
             await self.async_execute_cell(cell, index, store_history=True)
@@ -423,34 +459,33 @@ class SafeExecute(Execute):
         probe = NotebookNode(cell_type="code", source=probe_request(call, plan), metadata={}, outputs=[])
         try:
             await self.async_execute_cell(probe, index, store_history=False)
-        except FAULTS:
+        except NotebookFault:
             cell.outputs = shown(kernel_outputs)  # no verdict: _mark_unrun gives it the fault's message
             raise
         finally:
             self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
         message, kernel_error = probe_message(probe.outputs, token)
-        on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)  # raises GraderBug itself
-        with _graders_own(grade_id):
-            verdict = lab2_grader.overrule(grade_id, index, on_data, self._lab2_findings)
-            cell.outputs = shown(kernel_outputs) + verdict_outputs(verdict)
-            cell.metadata["lab2"] = {"verdict": "pass" if verdict.passed else "fail", "mistake": verdict.mistake,
-                                     "message": verdict.message, "data_mistake": on_data.mistake}
+        on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)
+        verdict = lab2_grader.overrule(grade_id, index, on_data, self._lab2_findings)
+        cell.outputs = shown(kernel_outputs) + verdict_outputs(verdict)
+        cell.metadata["lab2"] = {"verdict": "pass" if verdict.passed else "fail", "mistake": verdict.mistake,
+                                 "message": verdict.message, "data_mistake": on_data.mistake}
 
-    def _mark_unrun(self, nb, err):
+    def _mark_unrun(self, nb, fault):
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)]
         unrun = [i for i in code if not ran(nb.cells[i]) or course.is_test(nb.cells[i])
                  and not decided(nb.cells[i])]
         if not unrun:
             return
         first = unrun[0]
-        kind = err.kind if isinstance(err, BudgetExceeded) else "fault"
-        budget = str(err) if isinstance(err, BudgetExceeded) else ""
-        reason = (STOPPED[kind].format(budget=budget, cell=first + 1, kind=type(err).__name__)
+        kind = fault.kind
+        budget = str(fault) if isinstance(fault, BudgetExceeded) else ""
+        reason = (STOPPED[kind].format(budget=budget, cell=first + 1, kind=fault.name)
                   + "这个单元和之后的单元没有运行,得 0 分;之前通过的单元保留分数。请助教复核这份作业。")
-        self.log.warning("grading stopped in cell %d (%s): %s", first + 1, type(err).__name__, err)
-        nb.metadata["lab2_needs_review"] = {"cell": first + 1, "fault": type(err).__name__ if kind == "fault" else
+        self.log.warning("grading stopped in cell %d (%s): %s", first + 1, fault.name, fault)
+        nb.metadata["lab2_needs_review"] = {"cell": first + 1, "fault": fault.name if kind == "fault" else
                                             {"time": "NotebookTimeBudget", "disk": "DiskBudget"}[kind],
-                                            "detail": str(err)[:500]}
+                                            "detail": str(fault)[:500]}
         for i in unrun:
             output = NotebookNode(output_type="error", ename="GradingStopped", evalue=reason,
                                   traceback=[f"GradingStopped: {reason}"])

@@ -1,4 +1,5 @@
 """Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples; a Jupyter server."""
+import os
 import secrets
 import socket
 import subprocess
@@ -14,9 +15,10 @@ from course import ASSIGNMENT, copy_course, read, release_nb, source_nb
 SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 
 
-def nbgrader(course, *args, check=True):
-    """Run the real nbgrader CLI in `course`."""
-    result = subprocess.run(["nbgrader", *args], cwd=course, capture_output=True, text=True)
+def nbgrader(course, *args, check=True, env=None):
+    """Run the real nbgrader CLI in `course` (with `env` added to the environment)."""
+    result = subprocess.run(["nbgrader", *args], cwd=course, capture_output=True, text=True,
+                            env=dict(os.environ, **env) if env else None)
     if check and result.returncode != 0:
         raise AssertionError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
