@@ -16,14 +16,12 @@ os.environ["IPYTHONDIR"] = os.path.join(GRADING_DIR, "ipython")
 os.environ["LAB2_PROBE"] = os.path.join(GRADING_DIR, "lab2_probe.py")
 
 import nbgrader  # noqa: E402
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor, ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearMarkScheme, DeduplicateIds,  # noqa: E402
-                                    IgnorePattern, LimitOutput, OverwriteCells, OverwriteKernelspec)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearMarkScheme  # noqa: E402
 
 from grading.feedback import FeedbackExporter, FeedbackSummary, GetGradesAndStatus, HideHiddenTests  # noqa: E402
-from grading.rubrics import SaveAutoGradesAndRubrics  # noqa: E402
-from grading.safe_execute import SafeExecute, refuse_without_sandbox  # noqa: E402
-from grading.student_runs import KeepStudentRuns  # noqa: E402
+from grading import pipeline  # noqa: E402
+from grading.safe_execute import refuse_without_sandbox  # noqa: E402
 import course  # noqa: E402
 
 c = get_config()  # noqa: F821
@@ -63,13 +61,11 @@ c.FeedbackExporter.extra_template_basedirs = [os.path.join(GRADING_DIR, "templat
                                                            "formgrader", "templates")]
 
 # Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
-c.Autograde.sanitize_preprocessors = [KeepStudentRuns, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
-                                      CheckCellMetadata]
+c.Autograde.sanitize_preprocessors = pipeline.chain(pipeline.SANITIZE)
 # The trust boundary: every test cell's points are decided outside the kernel, on data from it and on the
 # submitted source (grading/safe_execute.py). A kernel that dies or hangs costs only the cells from the fault
 # on, and flags the notebook for review; plain nbgrader records nothing for that student.
-c.Autograde.autograde_preprocessors = [SafeExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-                                       SaveAutoGradesAndRubrics, AssignLatePenalties, CheckCellMetadata]
+c.Autograde.autograde_preprocessors = pipeline.chain(pipeline.AUTOGRADE)  # the chains: grading/pipeline.py
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 

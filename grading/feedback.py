@@ -14,11 +14,12 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 
 import course
-from grading import parts
+from grading import parts, rules
 from grading.rubrics import is_rubric
 
 REDACTED = "[隐藏测试的内容已移除]"
-MARKERS = re.compile(rf"{course.BEGIN_HIDDEN}|{course.END_HIDDEN}|lab2_(probe|grader)\.\w+\([^\n]*?\)|import lab2_(probe|grader)")
+MARKERS = re.compile(rf"{course.BEGIN_HIDDEN}|{course.END_HIDDEN}|({'|'.join(rules.GRADER_MODULES)})\.\w+\([^\n]*?\)"
+                     rf"|import ({'|'.join(rules.GRADER_MODULES)})")
 
 
 class HideHiddenTests(ClearHiddenTests):

@@ -17,6 +17,7 @@
 import ast
 import re
 import warnings
+from typing import NamedTuple
 
 import torch
 from torch.autograd import profiler as _profiler
@@ -272,6 +273,7 @@ def materialize(spec):
 
 
 # ---------------------------------------------------------------- reading the submitted code
+GRADER_MODULES = ("lab2_probe", "lab2_grader")  # the grader's modules by name: the rules, the feedback's redaction
 # tampering: code that changes the grading kernel itself; every test after it scores 0.
 # rule -> (attribute or imported names, dotted prefixes, what it does)
 TAMPERING = {
@@ -284,7 +286,7 @@ TAMPERING = {
         ("ipykernel", "zmq", "jupyter_client", "IPython.core"),
         "改动了 IPython 内核执行单元的流程(钩子、输入/语法树转换器、异常显示或内核本身)"),
     "grader_module": (
-        {"lab2_probe", "lab2_grader"}, ("sys.modules", "importlib.reload"),
+        set(GRADER_MODULES), ("sys.modules", "importlib.reload"),
         "读取或改动了评分模块(lab2_probe / lab2_grader / sys.modules)"),
     "frame_walk": (
         {"_getframe", "_current_frames", "currentframe", "getouterframes", "getinnerframes", "f_back", "f_globals",
@@ -311,7 +313,7 @@ TAMPERING = {
 # generic attribute names that are tampering only on the shell itself (get_ipython().events, sys.excepthook)
 SHELL_ONLY = {"events", "kernel", "run_code", "displayhook", "excepthook", "display_pub", "magic", "ex", "ev"}
 SHELL_ROOTS = ("get_ipython()", "IPython", "ipykernel", "sys")
-GRADER_TEXT = re.compile(r"lab2_probe|lab2_grader")
+GRADER_TEXT = re.compile("|".join(GRADER_MODULES))
 AUTOGRAD_NAMES = {"backward", "autograd", "forward_ad", "make_dual", "unpack_dual", "dual_level", "jvp", "vjp",
                   "jacrev", "jacfwd", "jacobian", "hessian", "hvp", "vhp", "enable_grad", "set_grad_enabled",
                   "requires_grad_", "functorch"}
@@ -342,9 +344,34 @@ SAFE_CELL_MAGICS = {"writefile", "bash", "sh", "script", "html", "HTML", "javasc
                     "perl", "ruby", "file"}
 SAFE_EXTENSIONS = {"autoreload", "storemagic"}
 
-# what each kind of finding is, in the student's words
-KINDS = {"tampering": "改动了评分内核", "unreadable_code": "评分程序读不懂的代码", "autograd": "在导数里用了自动求导",
-         "monkeypatch": "改动了库或内置函数", "helper_redefined": "重新定义了测试用的辅助函数", "syntax": "语法错误"}
+
+
+class FindingKind(NamedTuple):
+    """One kind of finding in the submitted code, declared once for the grader (lab2_grader.overrule), the advice
+    (_history_notes), the source reading (source_rules) and the integrity report (tools/integrity_report.py)."""
+    text: str          # what it is, in the student's words
+    report: str        # how the integrity report names it, for the TA ({rule}: the rule, {what}: what it does)
+    cost: str          # AFTER: every test after its cell scores 0; REVIEW: every test after it waits for a TA at 0;
+    #                    DERIVATIVE: its part's derivative test scores 0; "": nothing (a reason to look)
+    mistake: str = ""  # the mistake id of a test it decides ({part}: the part's name)
+    advice: str = ""   # what the visible tests' advice says ({number}: In[number], {line}, {what})
+
+
+AFTER, REVIEW, DERIVATIVE = "every test after it", "held for review", "the derivative"
+FINDING_KINDS = {
+    "tampering": FindingKind("改动了评分内核", "tampering with the grading kernel ({rule}; every test after it scored 0)",
+                             AFTER, "kernel_tampering", "In[{number}] 第 {line} 行{what}:之后的测试评分时都得 0 分。"),
+    "unreadable_code": FindingKind(
+        "评分程序读不懂的代码", "unreadable code: needs review ({rule}; every test after it is held at 0 until a TA reads "
+                        "the code and gives the points back in the Formgrader)", REVIEW, "needs_review",
+        "In[{number}] 第 {line} 行{what}:评分程序读不懂,之后的测试评分时先记 0 分,等助教读过代码后再给分。"),
+    "autograd": FindingKind("在导数里用了自动求导", "autograd in a derivative ({rule}; the derivative scored 0)", DERIVATIVE,
+                            "{part}_autograd"),
+    "risky": FindingKind("伸向内核之外的代码(进程、网络、文件、成绩库)", "risky: {what}", ""),
+    "monkeypatch": FindingKind("改动了库或内置函数", "monkeypatch ({rule})", ""),
+    "helper_redefined": FindingKind("重新定义了测试用的辅助函数", "redefines a check helper ({rule})", ""),
+    "syntax": FindingKind("语法错误", "does not parse", ""),
+}
 UNREADABLE = {
     "exec": "执行了运行时才拼出来的代码(exec/eval/compile 的参数不是写死的字符串)",
     "name": "用运行时拼出来的名字从模块里取东西(getattr、vars、__dict__ 等)",
@@ -670,7 +697,7 @@ def advise(grade_id, obj):
     except Exception as err:  # the advice must never stop a visible test; the grader decides anyway
         print(f"{MARK}{grade_id}: 评分规则检查没能运行完({type(err).__name__}: {err}),这不影响评分。")
         return
-    order = ("kernel_tampering", "needs_review")
+    order = (FINDING_KINDS["tampering"].mistake, FINDING_KINDS["unreadable_code"].mistake)
     notes.sort(key=lambda note: order.index(note[0]) if note[0] in order else len(order))
     for mistake, text in notes[:3]:
         print(f"{MARK}{grade_id}: {mistake} —— {text}")
@@ -702,13 +729,11 @@ def _history_notes(spec):
     for number, source in _history():
         derivative = spec["derivative"] and _defines(source, [spec["obj"]])
         for kind, rule, line, what in scan_source(source, derivative):
-            if kind == "tampering":
-                notes.append(("kernel_tampering", f"In[{number}] 第 {line} 行{what}:之后的测试评分时都得 0 分。"))
-            elif kind == "unreadable_code":
-                notes.append(("needs_review", f"In[{number}] 第 {line} 行{what}:评分程序读不懂,之后的测试评分时先记 0 分,"
-                                              "等助教读过代码后再给分。"))
-            elif kind == "autograd" and derivative and spec["derivative_test"]:
-                notes.append((f"{spec['part']}_autograd", message("autograd", spec["what"], [rule], "")))
+            declared = FINDING_KINDS[kind]
+            if declared.cost in (AFTER, REVIEW):
+                notes.append((declared.mistake, declared.advice.format(number=number, line=line, what=what)))
+            elif declared.cost == DERIVATIVE and derivative and spec["derivative_test"]:
+                notes.append((declared.mistake.format(part=spec["part"]), message("autograd", spec["what"], [rule], "")))
     return notes
 
 

@@ -83,7 +83,7 @@ def scan_notebook(nb, cells=None):
                 continue
             seen.add(key)
             code = lines[min(max(line, 1), len(lines)) - 1].strip()[:200]
-            findings.append(Finding(kind, rule, index, line, code, what or rules.KINDS.get(kind, ""), part))
+            findings.append(Finding(kind, rule, index, line, code, what or rules.FINDING_KINDS[kind].text, part))
         for number, text in enumerate(source.splitlines(), 1):
             for token, why in RISKY.items():
                 if re.search(rf"(?<![\w.]){re.escape(token)}\b", text):

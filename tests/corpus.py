@@ -11,11 +11,13 @@ import nbformat
 
 from tools import submissions
 from course import is_test, meta, part
+from grading.rules import FINDING_KINDS
 
 CORRECT, MISTAKE, POLICY, TRICK, REVIEW, TAMPER = "correct", "mistake", "policy", "trick", "review", "tamper"
 # REVIEW: code the grader cannot read; every test after it is held at 0 for a TA's review ("needs_review")
 # TAMPER: code that changes the grading kernel, written with honest code elsewhere: every test after it scores 0
-HELD = {REVIEW: "needs_review", TAMPER: "kernel_tampering"}  # the verdict of every test after the cell
+# the verdict of every test after the cell:
+HELD = {REVIEW: FINDING_KINDS["unreadable_code"].mistake, TAMPER: FINDING_KINDS["tampering"].mistake}
 
 
 @dataclass

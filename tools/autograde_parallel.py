@@ -30,6 +30,7 @@ died is run again and regrades its students (no duplicate rows: nbgrader updates
 """
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import queue
@@ -47,13 +48,18 @@ from tqdm.auto import tqdm
 import course
 
 SHARED = ("nbgrader_config.py", "course.py", "grading", "source", "release", "data")
-# The merge run (SQLite): nbgrader's autograde without ClearOutput and Execute, so it scores the outputs
-# the workers produced instead of running the notebooks again.
-MERGE_FLAGS = [f"--Autograde.sanitize_preprocessors=nbgrader.preprocessors.{p}"
-               for p in ("DeduplicateIds", "OverwriteKernelspec", "OverwriteCells", "CheckCellMetadata")] + \
-              [f"--Autograde.autograde_preprocessors={p}" for p in (
-                  "grading.rubrics.SaveAutoGradesAndRubrics", "nbgrader.preprocessors.AssignLatePenalties",
-                  "nbgrader.preprocessors.CheckCellMetadata")]
+
+
+def merge_flags(main):
+    """The merge run's flags (SQLite): the course's autograde chains (its grading/pipeline.py) without the steps
+    that clear and run the notebooks, so it scores the outputs the workers produced instead of running the
+    notebooks again. Read from the file: this process must not import `grading` (a worker imports its course's)."""
+    spec = importlib.util.spec_from_file_location("lab2_pipeline", Path(main) / "grading" / "pipeline.py")
+    pipeline = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pipeline)
+    return pipeline.merge_flags()
+
+
 POOL_TIMEOUT = 120  # seconds a worker's Gradebook waits for the worker's one database connection
 
 
@@ -236,7 +242,7 @@ def merge(main, folders, students):
         graded = next(f / "autograded" / student for f in folders if (f / "autograded" / student).exists())
         (staged / student).symlink_to(graded)
     result = subprocess.run(["nbgrader", "autograde", course.ASSIGNMENT, "--force",
-                             f"--CourseDirectory.submitted_directory={staged}", *MERGE_FLAGS],
+                             f"--CourseDirectory.submitted_directory={staged}", *merge_flags(main)],
                             cwd=main, capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"writing the grades into {main / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")

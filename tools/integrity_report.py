@@ -11,19 +11,13 @@ import argparse
 import re
 from pathlib import Path
 
-from grading import source_rules  # the rules autograde applies, outside the kernel
+from grading import rules, source_rules  # the rules autograde applies, outside the kernel
 import course
 
 BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is unreachable|ConnectionRefusedError|"
                             r"BlockingIOError|Resource temporarily unavailable|MemoryError|CellTimeoutError|"
                             r"KeyboardInterrupt|GradingStopped")
-# what each kind of source finding is, and what it cost (grading/safe_execute.py applies the cost)
-KINDS = {"unreadable_code": "unreadable code: needs review ({rule}; every test after it is held at 0 until a TA reads "
-                            "the code and gives the points back in the Formgrader)",
-         "tampering": "tampering with the grading kernel ({rule}; every test after it scored 0)",
-         "autograd": "autograd in a derivative ({rule}; the derivative scored 0)",
-         "risky": "risky: {what}", "monkeypatch": "monkeypatch ({rule})",
-         "helper_redefined": "redefines a check helper ({rule})", "syntax": "does not parse"}
+# how each kind of source finding reads, and what it cost: declared with the kind (grading/rules.py: FINDING_KINDS)
 FIRST = ("unreadable code", "grading stopped")  # what waits for the TA: listed first
 
 
@@ -54,7 +48,8 @@ def check_submission(submitted, release, autograded):
     code = recorded if recorded is not None else [f.as_dict() for f in source_rules.scan_notebook(submitted)]
     for f in code:
         cell = submitted.cells[f["cell"]] if f["cell"] < len(submitted.cells) else None
-        label = KINDS.get(f["kind"], f["kind"]).format(rule=f["rule"], what=f["what"])
+        kind = rules.FINDING_KINDS.get(f["kind"])
+        label = kind.report.format(rule=f["rule"], what=f["what"]) if kind else f["kind"]
         findings.append((label, f"{where(cell, f['cell'])}, line {f['line']}: {f['code']}"))
     if autograded is not None:
         review = autograded.metadata.get("lab2_needs_review")
