@@ -47,7 +47,7 @@ def dtype_name(t):
     return str(t.dtype).replace("torch.", "")
 
 
-def ran(call, part, what, autograd_ok=True):
+def ran_within_rules(call, part, what, autograd_ok=True):
     """The call ran (else: not implemented yet, or an error) and kept its part's rules (grading/rules.py): only the
     ops its part allows, no round trip out of torch where the part forbids it, no autograd in a derivative."""
     error = call.get("error")
@@ -100,12 +100,12 @@ def errors(out, ref):
     return diff.max().item(), rel.max().item(), bool(a.isnan().any().item())
 
 
-def compare(say, mistake, what, out, ref, x=None, atol=1e-5, rtol=1e-4):
+def compare(compared, mistake, what, out, ref, x=None, atol=1e-5, rtol=1e-4):
     """Fail with `mistake` where out and ref differ beyond atol + rtol × |ref|, naming one such x."""
     max_abs, max_rel, has_nan = errors(out, ref)
     diff = (out.double() - ref.double()).abs()
     bad = (diff > ref.double().abs() * rtol + atol) | out.double().isnan()
-    say(f"{what}: 最大绝对误差 {max_abs:.2e},最大相对误差 {max_rel:.2e}")
+    compared(f"{what}: 最大绝对误差 {max_abs:.2e},最大相对误差 {max_rel:.2e}")
     if bad.any():
         where = ""
         if x is not None:
@@ -116,7 +116,7 @@ def compare(say, mistake, what, out, ref, x=None, atol=1e-5, rtol=1e-4):
                      + (",结果里有 NaN" if has_nan else "") + where + "。")
 
 
-def warnings_of(say, calls):
+def warnings_of(compared, calls):
     """The student's warnings, shown as a hint (they cost nothing)."""
     seen = []
     for call in calls:
@@ -124,7 +124,7 @@ def warnings_of(say, calls):
             if w not in seen:
                 seen.append(w)
     for w in seen[:5]:
-        say(f"(提示)你的代码产生了警告,不扣分:{w}")
+        compared(f"(提示)你的代码产生了警告,不扣分:{w}")
 
 
 def finite(value):

@@ -160,37 +160,37 @@ def plan(grade_id, seed, token=""):
     return result
 
 
-def judge(grade_id, plan_, message, kernel_error=None):
+def judge(grade_id, test_plan, message, kernel_error=None):
     """The verdict on one hidden test from the probe's message (None when none came out of the kernel).
     Data that is not what the probe writes fails the test; any other exception is a GraderBug."""
-    say = Report()
+    compared = Report()
     if message is None:
         why = f"(内核里的错误:{kernel_error})" if kernel_error else ""
-        return Verdict(False, say.lines, "no_probe_data",
+        return Verdict(False, compared.lines, "no_probe_data",
                        f"评分程序没有从内核收到这个测试的数据{why}。请确认上面定义这部分代码的单元能正常运行,且没有改动评分用的内核。")
     try:
         meta, arrays = decode(message)
-        if meta.get("token") != plan_["token"] or meta.get("grade_id") != grade_id:
+        if meta.get("token") != test_plan["token"] or meta.get("grade_id") != grade_id:
             raise BadData("data for another test")
-        validate(plan_, meta, arrays)
+        validate(test_plan, meta, arrays)
         part, test = parts.test(grade_id)
-        test.judge(part, plan_, meta, arrays, say)
+        test.judge(part, test_plan, meta, arrays, compared)
     except Failed as failure:
-        return Verdict(False, say.lines, failure.mistake, failure.message)
+        return Verdict(False, compared.lines, failure.mistake, failure.message)
     except BadData as err:
-        return Verdict(False, say.lines, "probe_data_invalid",
+        return Verdict(False, compared.lines, "probe_data_invalid",
                        f"从内核收到的评分数据不完整或格式不对({str(err)[:200]}),这个测试不得分。"
                        "如果你没有改动评分用的内核,请联系助教。")
     except Exception as err:
         raise GraderBug(grade_id, err) from err
-    return Verdict(True, say.lines)
+    return Verdict(True, compared.lines)
 
 
 def check_here(grade_id, objects, seed=2024):
     """The hidden test judged in this process (nbgrader validate on the master, benchmarks/whole_lab.py):
     the same plan, probe, message and judgement as autograde, without the kernel boundary."""
-    plan_ = plan(grade_id, seed, token="local")
-    verdict = judge(grade_id, plan_, lab2_probe.encode(*lab2_probe.collect(plan_, objects)))
+    test_plan = plan(grade_id, seed, token="local")
+    verdict = judge(grade_id, test_plan, lab2_probe.encode(*lab2_probe.collect(test_plan, objects)))
     for line in verdict.lines:
         print(line)
     if not verdict.passed:

@@ -69,21 +69,21 @@ PER_ELEMENT = {"item", "__float__", "__int__", "__index__", "__complex__"}
 PER_ELEMENT_LIMIT = 16  # a few scalars (a hyperparameter) are fine; one per element is a round trip
 AUTOGRAD_CALLS = {"backward", "grad", "vjp", "jvp", "jacobian", "hessian", "vmap", "jacrev", "jacfwd", "requires_grad_",
                   "_set_grad_enabled", "make_dual", "unpack_dual", "_make_dual", "_unpack_dual"}
-ENGINE, STOPPED = "autograd::engine", "recorder_stopped"  # pseudo-ops: autograd's engine ran; the recording was cut
+ENGINE, RECORDER_STOPPED = "autograd::engine", "recorder_stopped"  # pseudo-ops: autograd's engine ran; the recording was cut
 LIBRARY_ACTIVATIONS = {"relu", "relu6", "leaky_relu", "prelu", "_prelu_kernel", "rrelu", "rrelu_with_noise", "elu",
                        "selu", "celu", "gelu", "silu", "mish", "hardtanh", "hardsigmoid", "hardswish", "sigmoid",
                        "log_sigmoid_forward", "tanh", "softplus", "softshrink", "hardshrink", "_softmax", "softmax",
                        "_log_softmax", "log_softmax", "threshold", "logit", "glu"}  # named in the messages
 
 
-def base(op):
+def without_inplace(op):
     """An op's name without its in-place underscore: add_ -> add."""
     return op[:-1] if op.endswith("_") and not op.endswith("__") else op
 
 
-def pretty(op):
+def known_as(op):
     """How a student knows an op: torch.tanh, torch.softmax, else aten::hardtanh."""
-    name = base(op)
+    name = without_inplace(op)
     for candidate in (name, name.lstrip("_")):
         if candidate and hasattr(torch, candidate):
             return f"torch.{candidate}"
@@ -92,7 +92,7 @@ def pretty(op):
 
 def violation(allowed, ops, funcs, *, derivative=False, in_torch=False):
     """The first rule a call broke, as (kind, names), or None. ops: the aten ops it ran (and the pseudo-ops ENGINE,
-    STOPPED); funcs: torch functions it called, with counts. kind: autograd | leaves_torch | op."""
+    RECORDER_STOPPED); funcs: torch functions it called, with counts. kind: autograd | leaves_torch | op."""
     ops, funcs = set(ops), dict(funcs)
     if derivative:
         used = sorted(n for n in set(funcs) | ops if n in AUTOGRAD_CALLS or n == ENGINE or n.endswith("_backward"))
@@ -103,7 +103,7 @@ def violation(allowed, ops, funcs, *, derivative=False, in_torch=False):
         used += sorted(n for n in funcs if n in PER_ELEMENT and funcs[n] > PER_ELEMENT_LIMIT)
         if used:
             return "leaves_torch", used
-    used = sorted(op for op in ops if base(op) not in allowed)
+    used = sorted(op for op in ops if without_inplace(op) not in allowed)
     return ("op", used) if used else None
 
 
@@ -116,10 +116,10 @@ def message(kind, what, names, allowed_text):
         shown = ", ".join(f".{n}()" if n in ("numpy", "tolist", "item") else n for n in names)
         return (f"{what} 把数据移出了 torch({shown}):这样的实现在 GPU 上会出错,也切断了计算图,训练时梯度传不回来。"
                 "请只用 torch 的张量运算。这一部分评分时不计分。")
-    if STOPPED in names:
+    if RECORDER_STOPPED in names:
         return f"{what} 运行时,评分用来记录运算的工具被关掉了。这一部分评分时不计分。"
-    shown = ", ".join(pretty(n) if n != ENGINE else "自动求导" for n in names)
-    note = "(别的激活函数的库函数也算库函数)" if any(base(n) in LIBRARY_ACTIVATIONS for n in names) else ""
+    shown = ", ".join(known_as(n) if n != ENGINE else "自动求导" for n in names)
+    note = "(别的激活函数的库函数也算库函数)" if any(without_inplace(n) in LIBRARY_ACTIVATIONS for n in names) else ""
     return f"这一部分用了 {shown}:{what} 只能用{allowed_text}{note},评分时不计分。"
 
 
@@ -144,7 +144,7 @@ def graph_message(what, why):
 
 
 # ---------------------------------------------------------------- recording what student code runs
-class _Funcs(TorchFunctionMode):
+class _TorchFunctionCounts(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.counts = {}
@@ -155,7 +155,7 @@ class _Funcs(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-class _Aten(TorchDispatchMode):
+class _AtenOps(TorchDispatchMode):
     @classmethod
     def _should_skip_dynamo(cls):  # nothing is compiled here; wrapping for dynamo would import it (1.6 s)
         return False
@@ -173,7 +173,7 @@ class Recorder:
     """Records the student's calls of one test: per call, the torch functions it called (with counts), the aten ops
     it ran and whether autograd's engine ran. Two recorders: torch's Python modes, and torch's own profiler, which
     records every aten op below the Python modes (the student's Python cannot switch those off unseen: a profiler
-    stopped in the middle marks every call STOPPED).
+    stopped in the middle marks every call RECORDER_STOPPED).
 
         with Recorder(token) as rec:
             result = rec.call(fn, args)     # {"out" | "error", "funcs", "warnings"}
@@ -201,7 +201,7 @@ class Recorder:
         return False
 
     def call(self, fn, args):
-        funcs, aten = _Funcs(), _Aten()
+        funcs, aten = _TorchFunctionCounts(), _AtenOps()
         result = {"error": None, "out": None}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -219,7 +219,7 @@ class Recorder:
         """The aten ops call `index` ran (both recorders), with ENGINE when autograd's engine ran in it."""
         names = set(self.calls[index])
         if self.stopped:
-            return sorted(names | {STOPPED})
+            return sorted(names | {RECORDER_STOPPED})
         marker = self.marker + str(index)
         for event in self._events:
             if event.name != marker:
@@ -395,19 +395,19 @@ def python_source(source):
         return source
 
 
-def fold(node):
+def constant_string(node):
     """The string a constant expression builds ('re' + 'lu', ''.join(['re', 'lu']), f'relu'), or None."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = fold(node.left), fold(node.right)
+        left, right = constant_string(node.left), constant_string(node.right)
         return None if left is None or right is None else left + right
     if isinstance(node, ast.JoinedStr):
-        parts = [fold(v) for v in node.values]
+        parts = [constant_string(v) for v in node.values]
         return None if None in parts else "".join(parts)
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "join"
             and len(node.args) == 1 and isinstance(node.args[0], (ast.List, ast.Tuple))):
-        sep, parts = fold(node.func.value), [fold(e) for e in node.args[0].elts]
+        sep, parts = constant_string(node.func.value), [constant_string(e) for e in node.args[0].elts]
         return None if sep is None or None in parts else sep.join(parts)
     return None
 
@@ -561,7 +561,7 @@ class _Scanner(ast.NodeVisitor):
         namespace = isinstance(holder, ast.Call) and self.dotted(holder.func) in ("vars", "globals", "locals")
         if namespace or (isinstance(holder, ast.Attribute) and holder.attr == "__dict__") or \
                 self.dotted(holder) == "sys.modules":
-            key = fold(node.slice)
+            key = constant_string(node.slice)
             if namespace:  # vars(obj) is obj's own names; vars(), globals(), locals() are the kernel's namespace
                 of_module = not holder.args or self.module_like(holder.args[0])
             else:
@@ -586,15 +586,15 @@ class _Scanner(ast.NodeVisitor):
         if name in ("setattr", "delattr") and node.args and self.dotted(node.args[0]).split(".")[0] in PATCHED_MODULES:
             self.add("monkeypatch", self.dotted(node.args[0]), node)
         if name in NAME_BUILTINS and len(node.args) >= 2 and "." not in path:
-            attr = fold(node.args[1])
+            attr = constant_string(node.args[1])
             if attr is not None:
                 self.name_used(attr, f"{self.dotted(node.args[0])}.{attr}", node)
             elif name != "hasattr" and self.module_like(node.args[0]):
                 self.unreadable("name", node)  # getattr(torch, name): what it fetches cannot be read
         elif name in CODE_BUILTINS and "." not in path and node.args:
-            self.code(fold(node.args[0]), node)
+            self.code(constant_string(node.args[0]), node)
         elif name in ("__import__", "import_module") and node.args:
-            module = fold(node.args[0])
+            module = constant_string(node.args[0])
             if module is None:
                 self.unreadable("import", node)
             else:
@@ -602,7 +602,7 @@ class _Scanner(ast.NodeVisitor):
                 for i, part in enumerate(module.split(".")):
                     self.name_used(part, ".".join(module.split(".")[:i + 1]), node)
         elif name in ("attrgetter", "methodcaller", "getattr_static") and node.args:
-            attr = fold(node.args[-1] if name == "getattr_static" else node.args[0])
+            attr = constant_string(node.args[-1] if name == "getattr_static" else node.args[0])
             if attr is None:
                 self.unreadable("name", node)
             else:
@@ -614,7 +614,7 @@ class _Scanner(ast.NodeVisitor):
         elif path.startswith("get_ipython().") and name in ("ex", "ev", "magic", "safe_execfile", "safe_run_module",
                                                              "runcode", "run_cell_magic", "run_line_magic"):
             self.unreadable("exec", node)
-        elif name == "__getattribute__" and len(node.args) >= 2 and fold(node.args[1]) is None \
+        elif name == "__getattribute__" and len(node.args) >= 2 and constant_string(node.args[1]) is None \
                 and self.module_like(node.args[0]):
             self.unreadable("name", node)
         self.generic_visit(node)
@@ -629,7 +629,7 @@ class _Scanner(ast.NodeVisitor):
                               if kind == "syntax" else (kind, rule, node.lineno + self.offset, what))
 
     def magic(self, node, cell):
-        args = [fold(a) for a in node.args]
+        args = [constant_string(a) for a in node.args]
         name = args[0] if args else None
         if name is None or (cell and len(args) < 3):
             self.unreadable("magic", node)

@@ -63,7 +63,7 @@ def executed(nb):
     return {i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)}
 
 
-def ran(cell):
+def has_run(cell):
     return "shell.execute_reply" in cell.get("metadata", {}).get("execution", {})
 
 
@@ -173,7 +173,7 @@ class BudgetExceeded(NotebookFault):
         self.kind = kind
 
 
-STOPPED = {  # what the TA and the student read when grading of a notebook stops
+STOP_MESSAGES = {  # what the TA and the student read when grading of a notebook stops
     "time": "这份笔记本用完了整体运行时间预算({budget}):评分在第 {cell} 个单元停止。",
     "disk": "这份笔记本写入的数据用完了磁盘预算({budget}):评分在第 {cell} 个单元停止。",
     "fault": "评分内核在运行第 {cell} 个单元时停止了({kind}:例如 os._exit、段错误、超出内存或 CPU 时间限制、不响应的死循环)。",
@@ -473,14 +473,14 @@ class SafeExecute(Execute):
 
     def _mark_unrun(self, nb, fault):
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not student_runs.is_experiment(c)]
-        unrun = [i for i in code if not ran(nb.cells[i]) or course.is_test(nb.cells[i])
+        unrun = [i for i in code if not has_run(nb.cells[i]) or course.is_test(nb.cells[i])
                  and not decided(nb.cells[i])]
         if not unrun:
             return
         first = unrun[0]
         kind = fault.kind
         budget = str(fault) if isinstance(fault, BudgetExceeded) else ""
-        reason = (STOPPED[kind].format(budget=budget, cell=first + 1, kind=fault.name)
+        reason = (STOP_MESSAGES[kind].format(budget=budget, cell=first + 1, kind=fault.name)
                   + "这个单元和之后的单元没有运行,得 0 分;之前通过的单元保留分数。请助教复核这份作业。")
         self.log.warning("grading stopped in cell %d (%s): %s", first + 1, fault.name, fault)
         nb.metadata["lab2_needs_review"] = {"cell": first + 1, "fault": fault.name if kind == "fault" else

@@ -27,7 +27,7 @@ class Test:
     points: float
     title: str        # what it checks, for people (feedback, reports): "ReLU 的导数"
     plan: Callable    # seed -> {"collector", "inputs", "cases", ...}: what the probe calls, on which inputs
-    judge: Callable   # (part, plan, meta, arrays, say) -> None; raises judging.Failed (a mistake id, a message)
+    judge: Callable   # (part, plan, meta, arrays, compared) -> None; raises judging.Failed (a mistake id, a message)
     reference: str = ""  # torch's function of an activation's value test: the gradient its value must carry
 
 

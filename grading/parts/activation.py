@@ -46,7 +46,7 @@ def _construct(part, meta, method):
         raise Failed(f"{part.name}_missing_method", f"{part.obj} 缺少 {what}。")
 
 
-def _overflow_hint(say, call, arrays, what, overflows):
+def _overflow_hint(compared, call, arrays, what, overflows):
     """Beyond the graded range (e^x overflows for |x| large) only a hint, no points lost."""
     if not overflows:
         return
@@ -56,26 +56,26 @@ def _overflow_hint(say, call, arrays, what, overflows):
         out = arrays[info["array"]].double()
         bad = bool((out.isnan() | out.isinf()).any().item())
     if bad:
-        say(f"(提示,不扣分){what} 在 |x| ≥ 90 时得到 NaN/inf:float32 的 e^x 在 x > 88.7 时溢出。"
+        compared(f"(提示,不扣分){what} 在 |x| ≥ 90 时得到 NaN/inf:float32 的 e^x 在 x > 88.7 时溢出。"
             f"数值稳定的写法例如按 x 的正负分别计算,或用 e^(-|x|) 改写公式。")
 
 
-def _cases(part, plan, meta, arrays, say, method, overflows):
+def _cases(part, plan, meta, arrays, compared, method, overflows):
     """(what, case, call, x) of each graded call, after the class was made (a hint-only case only gives its hint)."""
     what = f"{part.obj}.{method}"
     _construct(part, meta, method)
     xs, calls = judging.inputs_of(plan), meta["calls"]
-    judging.warnings_of(say, calls)
+    judging.warnings_of(compared, calls)
     for case, call in zip(plan["cases"], calls, strict=True):
         if case.get("hint_only"):
-            _overflow_hint(say, call, arrays, what, overflows)
+            _overflow_hint(compared, call, arrays, what, overflows)
             continue
         yield what, case, call, xs[case["input"]].reshape(case["shape"])
 
 
-def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
-    for what, case, call, x in _cases(part, plan, meta, arrays, say, "__call__", overflows):
-        judging.ran(call, part, what)
+def judge_value(part, plan, meta, arrays, compared, *, reference, overflows):
+    for what, case, call, x in _cases(part, plan, meta, arrays, compared, "__call__", overflows):
+        judging.ran_within_rules(call, part, what)
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
         if case.get("backward"):
             grad = call.get("grad")
@@ -83,18 +83,18 @@ def judge_value(part, plan, meta, arrays, say, *, reference, overflows):
             why = call.get("backward_error") or rules.graph_mistake(x, call["out"].get("requires_grad"), grad, reference)
             if why:
                 raise Failed(f"{part.name}_cuts_graph", rules.graph_message(what, why))
-            say(f"{what}:梯度能传回输入 x,与导数一致")
+            compared(f"{what}:梯度能传回输入 x,与导数一致")
             continue
         if not judging.unchanged(call, x):
             raise Failed(f"{part.name}_modifies_input",
                          f"{what} 修改了输入张量 x(原地操作)。激活函数不应改变它的输入,请用不带下划线的运算。")
-        judging.compare(say, f"{part.name}_value_mismatch", f"{what} [{judging.dtype_name(x)}, 形状 {tuple(x.shape)}]",
+        judging.compare(compared, f"{part.name}_value_mismatch", f"{what} [{judging.dtype_name(x)}, 形状 {tuple(x.shape)}]",
                         out, reference(x.double()), x)
 
 
-def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero_hint, overflows):
-    for what, case, call, x in _cases(part, plan, meta, arrays, say, "derivative", overflows):
-        judging.ran(call, part, what, autograd_ok=False)
+def judge_derivative(part, plan, meta, arrays, compared, *, derivative, at_zero, zero_hint, overflows):
+    for what, case, call, x in _cases(part, plan, meta, arrays, compared, "derivative", overflows):
+        judging.ran_within_rules(call, part, what, autograd_ok=False)
         if case["input"] == "zero":
             info = call.get("out")
             if not isinstance(info, dict) or info.get("array") not in arrays:
@@ -102,7 +102,7 @@ def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero
             got0 = [float(v) for v in arrays[info["array"]].double().reshape(-1)]
             if not got0:
                 raise Failed(f"{part.name}_wrong_shape", f"{what}(0) 没有返回任何值。")
-            say(f"{what}(0) = {got0[0]:g}(应为 {at_zero:g})")
+            compared(f"{what}(0) = {got0[0]:g}(应为 {at_zero:g})")
             if max(abs(v - at_zero) if v == v else math.inf for v in got0) > 1e-6:
                 raise Failed(f"{part.name}_derivative_at_zero",
                              f"{what} 在 x = 0 处应为 {at_zero:g}(与 PyTorch 的约定一致),实际为 {got0[0]:g}。" + zero_hint)
@@ -110,7 +110,7 @@ def judge_derivative(part, plan, meta, arrays, say, *, derivative, at_zero, zero
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
         if not judging.unchanged(call, x):
             raise Failed(f"{part.name}_modifies_input", f"{what} 修改了输入张量 x(原地操作)。请用不带下划线的运算。")
-        judging.compare(say, f"{part.name}_derivative_mismatch", f"{what} [{judging.dtype_name(x)}]", out,
+        judging.compare(compared, f"{part.name}_derivative_mismatch", f"{what} [{judging.dtype_name(x)}]", out,
                         derivative(x.double()), x)
 
 

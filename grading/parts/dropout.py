@@ -23,7 +23,7 @@ MASK = ({"X": ((400, 250), 32), "v": ((10000,), 64), "c": ((10, 20, 30), 64)},
 
 def _output(part, call, arrays, X, p):
     what = f"dropout_layer(X, {p})"
-    judging.ran(call, part, what)
+    judging.ran_within_rules(call, part, what)
     out = judging.tensor(call["out"], arrays, "dropout", what, like=X)
     if not judging.unchanged(call, X):
         raise Failed("dropout_modifies_input", f"{what} 修改了输入 X(原地操作,例如 X *= mask 或 X[mask] = 0)。"
@@ -39,33 +39,33 @@ def _keep_stats(out, X, p):
     return kept, keep_rate, judging.finite(scale_err)
 
 
-def _calls(part, plan, meta, arrays, say):
+def _calls(part, plan, meta, arrays, compared):
     xs = judging.inputs_of(plan)
-    judging.warnings_of(say, meta["calls"])
+    judging.warnings_of(compared, meta["calls"])
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
         X, p = xs[case["args"][0]["input"]], case["args"][1]["value"]
         out, what = _output(part, call, arrays, X, p)
         yield X, p, out, what
 
 
-def judge_edges(part, plan, meta, arrays, say):
-    for X, p, out, what in _calls(part, plan, meta, arrays, say):
+def judge_edges(part, plan, meta, arrays, compared):
+    for X, p, out, what in _calls(part, plan, meta, arrays, compared):
         if p == 0.0:
             max_abs, _, has_nan = judging.errors(out, X)
-            say(f"{what}: 与 X 的最大绝对误差 {max_abs:.2e}")
+            compared(f"{what}: 与 X 的最大绝对误差 {max_abs:.2e}")
             if max_abs != 0.0 or has_nan:
                 raise Failed("dropout_p0_changes_x", f"{what} 应原样返回 X(一个元素都不丢弃),实际与 X 的最大差为 {max_abs:.3g}。")
         else:
             kept = (out != 0).double().mean().item()
-            say(f"{what}: 非零元素比例 {kept:.2%}")
+            compared(f"{what}: 非零元素比例 {kept:.2%}")
             if kept != 0.0:
                 raise Failed("dropout_p1_keeps", f"{what} 应返回全 0 张量(全部丢弃),实际有 {kept:.2%} 的元素非零。")
 
 
-def judge_stats(part, plan, meta, arrays, say):
-    for X, p, out, what in _calls(part, plan, meta, arrays, say):
+def judge_stats(part, plan, meta, arrays, compared):
+    for X, p, out, what in _calls(part, plan, meta, arrays, compared):
         kept, keep_rate, scale_err = _keep_stats(out, X, p)
-        say(f"{what} [{judging.dtype_name(X)}]: 保留率 {keep_rate:.4f}(应约为 1-p = {1 - p:.2f}),"
+        compared(f"{what} [{judging.dtype_name(X)}]: 保留率 {keep_rate:.4f}(应约为 1-p = {1 - p:.2f}),"
             f"保留元素的缩放误差 {scale_err:.1e}(应乘以 1/(1-p) = {1 / (1 - p):.4f})")
         if abs(keep_rate - (1 - p)) > 0.01:
             mistake, hint = "dropout_keep_rate", ""
@@ -87,19 +87,19 @@ def judge_stats(part, plan, meta, arrays, say):
                          f"{ratio_hint},最大误差 {scale_err:.2e}。")
 
 
-def judge_mask(part, plan, meta, arrays, say):
-    results = list(_calls(part, plan, meta, arrays, say))
+def judge_mask(part, plan, meta, arrays, compared):
+    results = list(_calls(part, plan, meta, arrays, compared))
     (_, _, out1, what), (_, _, out2, _) = results[0], results[-1]  # the same X and p, twice
     m1, m2 = out1 != 0, out2 != 0
     same = (m1 == m2).double().mean().item()
-    say(f"两次调用 {what} 的掩码相同的比例: {same:.2%}(独立的掩码约为 50%)")
+    compared(f"两次调用 {what} 的掩码相同的比例: {same:.2%}(独立的掩码约为 50%)")
     if same > 0.9:
         raise Failed("dropout_same_mask", f"两次调用 {what} 得到了(几乎)相同的掩码({same:.2%} 相同)。"
                      "每次调用都要生成新的随机掩码,"
                      "不要在函数里设置随机种子或复用同一个掩码。")
     rows = (m1.all(1) | (~m1).all(1)).double().mean().item()
     cols = (m1.all(0) | (~m1).all(0)).double().mean().item()
-    say(f"整行全部保留或全部丢弃的比例: {rows:.2%};整列: {cols:.2%}(逐元素独立时都应约为 0%)")
+    compared(f"整行全部保留或全部丢弃的比例: {rows:.2%};整列: {cols:.2%}(逐元素独立时都应约为 0%)")
     if rows > 0.05 or cols > 0.05:
         raise Failed("dropout_mask_not_elementwise",
                      f"{what} 的掩码不是逐元素独立的:{rows:.0%} 的行、{cols:.0%} 的列被整行/整列保留或丢弃。"
@@ -107,7 +107,7 @@ def judge_mask(part, plan, meta, arrays, say):
     for Xs, p, out, w in results[1:-1]:
         _, keep_rate, scale_err = _keep_stats(out, Xs, p)
         shape = tuple(Xs.shape)
-        say(f"{w} [形状 {shape}]: 保留率 {keep_rate:.3f},缩放误差 {scale_err:.1e}")
+        compared(f"{w} [形状 {shape}]: 保留率 {keep_rate:.3f},缩放误差 {scale_err:.1e}")
         if abs(keep_rate - 0.7) > 0.05 or scale_err > 1e-4:
             raise Failed("dropout_shape", f"{w} 对形状为 {shape} 的输入不正确:保留率 {keep_rate:.3f}(应约为 0.7),"
                                           f"缩放误差 {scale_err:.1e}。")

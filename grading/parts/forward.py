@@ -22,7 +22,7 @@ def plan(seed, activation):
                       for k, (n, i, o, _) in enumerate(CASES)]}
 
 
-def judge(part, plan, meta, arrays, say, *, activation):
+def judge(part, plan, meta, arrays, compared, *, activation):
     what = f"Network.forward(activation_name='{activation}')"
     xs = judging.inputs_of(plan)
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
@@ -30,7 +30,7 @@ def judge(part, plan, meta, arrays, say, *, activation):
         if call.get("construct_error"):
             raise Failed("forward_construct_error", f"无法创建 Network(...):{judging.err_text(call['construct_error'])}")
         x = xs[case["input"]]
-        judging.ran(call, part, label)
+        judging.ran_within_rules(call, part, label)
         out = judging.tensor(call["out"], arrays, part.name, what, shape=(x.shape[0], case["output_dim"]))
         if not judging.unchanged(call, x):
             raise Failed("forward_modifies_input", f"{what} 修改了输入张量 x。")
@@ -47,7 +47,7 @@ def judge(part, plan, meta, arrays, say, *, activation):
             if index < len(params) - 1:
                 h = ACTIVATIONS[activation](h)
         try:
-            judging.compare(say, "forward_mismatch", f"{what} [num_layers={case['num_layers']}]", out, h)
+            judging.compare(compared, "forward_mismatch", f"{what} [num_layers={case['num_layers']}]", out, h)
         except Failed as failure:
             raise Failed(failure.mistake, f"{failure.message}\n应该是:输入层 → 激活 → 每个隐藏层后都接激活 → 输出层"
                                           f"(输出层后不接激活),激活函数用 self.activation。") from None

@@ -17,18 +17,18 @@ def plan(seed, grad=False):
 WHAT = "l2_penalty(w)"
 
 
-def _calls(part, plan, meta, arrays, say):
+def _calls(part, plan, meta, arrays, compared):
     """(w, call, its output) of each call that ran and returned a tensor."""
     xs = judging.inputs_of(plan)
-    judging.warnings_of(say, meta["calls"])
+    judging.warnings_of(compared, meta["calls"])
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
-        judging.ran(call, part, WHAT)
+        judging.ran_within_rules(call, part, WHAT)
         yield xs[case["args"][0]["input"]], call, judging.tensor(call["out"], arrays, part.name, WHAT)
 
 
-def judge_value(part, plan, meta, arrays, say):
+def judge_value(part, plan, meta, arrays, compared):
     what = WHAT
-    for w, call, out in _calls(part, plan, meta, arrays, say):
+    for w, call, out in _calls(part, plan, meta, arrays, compared):
         if out.numel() != 1:
             raise Failed("l2_not_scalar", f"{what} 应返回一个标量(所有元素的平方和除以 2),实际形状为 {tuple(out.shape)}。")
         if not judging.unchanged(call, w):
@@ -36,7 +36,7 @@ def judge_value(part, plan, meta, arrays, say):
         want = (w.double() ** 2).sum().item() / 2
         got = out.reshape(-1)[0].item()
         rel = abs(got - want) / max(abs(want), 1e-12)
-        say(f"{what} [形状 {tuple(w.shape)}]: 你的结果 {got:.6g},参考值 ‖w‖²/2 = {want:.6g},相对误差 {rel:.1e}")
+        compared(f"{what} [形状 {tuple(w.shape)}]: 你的结果 {got:.6g},参考值 ‖w‖²/2 = {want:.6g},相对误差 {rel:.1e}")
         if not rel <= 1e-5:
             l1 = w.double().abs().sum().item()
             norm = (2 * want) ** 0.5
@@ -52,9 +52,9 @@ def judge_value(part, plan, meta, arrays, say):
                          + (f"。看起来是{hit[1]}" if hit else "") + "。")
 
 
-def judge_grad(part, plan, meta, arrays, say):
+def judge_grad(part, plan, meta, arrays, compared):
     what = WHAT
-    for w, call, _ in _calls(part, plan, meta, arrays, say):
+    for w, call, _ in _calls(part, plan, meta, arrays, compared):
         if not call["out"].get("requires_grad"):
             raise Failed("l2_cut_from_graph", f"{what} 的结果脱离了计算图(requires_grad=False),正则项就不会影响训练。"
                          "不要用 .item()、float()、.detach()、torch.tensor(...) 或 numpy 计算惩罚项。")
@@ -64,7 +64,7 @@ def judge_grad(part, plan, meta, arrays, say):
             raise Failed("l2_no_gradient", f"{what} 对 w 求导得不到梯度:结果没有连到 w 上。")
         grad = judging.tensor(call["grad"], arrays, "l2", "∂ l2_penalty / ∂w", like=w)
         max_abs, _, has_nan = judging.errors(grad, w)
-        say(f"∂ l2_penalty / ∂w 与 w 的最大绝对误差 [形状 {tuple(w.shape)}]: {max_abs:.2e}")
+        compared(f"∂ l2_penalty / ∂w 与 w 的最大绝对误差 [形状 {tuple(w.shape)}]: {max_abs:.2e}")
         if has_nan or not max_abs <= 1e-5 * max(1.0, w.double().abs().max().item()):
             raise Failed("l2_grad_mismatch",
                          f"{what} 的梯度应等于 w 本身(这正是「权重衰减」的来源),最大绝对误差却为 {max_abs:.2e}。")
