@@ -62,6 +62,16 @@ c.FeedbackExporter.extra_template_basedirs = [os.path.join(GRADING_DIR, "templat
                                               os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions",
                                                            "formgrader", "templates")]
 
+# Every page nbconvert makes from a submission (the Formgrader's grading page, the feedback: FeedbackExporter is an
+# HTMLExporter) shows what the student wrote through an allowlist sanitizer (nh3; grading/sanitize.py): markdown,
+# raw cells, outputs, attachments, metadata. sanitize_html makes nbconvert's templates clean raw cells and outputs
+# and leave out JavaScript and widgets. The feedback page also carries a Content-Security-Policy (grading/csp.py).
+from grading.sanitize import SanitizeSubmission, clean_html, markdown2html  # noqa: E402
+
+c.HTMLExporter.preprocessors = [SanitizeSubmission]
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": markdown2html, "clean_html": clean_html}
+
 # Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
 c.Autograde.sanitize_preprocessors = [KeepStudentRuns, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                                       CheckCellMetadata]
