@@ -101,8 +101,12 @@ c.CourseDirectory.db_url = course.db_url(COURSE_ROOT)
 # `-1`, `-2` before .ipynb is a resubmission the LMS renamed (the highest is the latest). Every file it does not
 # collect is listed with the reason (console, downloaded/lab2_regularization/collect_report.md).
 from grading.lms import LmsCollector  # noqa: E402
+from grading.zip_budget import BudgetedExtractor  # noqa: E402
 
 c.ZipCollectApp.collector_plugin = LmsCollector
+# The download is unpacked within budgets (bytes per file and in all, files, nesting depth: c.BudgetedExtractor.<name>);
+# paths outside the folder, absolute paths, links in a tar, names that are not UTF-8 are skipped; each is listed.
+c.ZipCollectApp.extractor_plugin = BudgetedExtractor
 c.FileNameCollectorPlugin.named_regexp = (
     r"^(?:(?P<name>.+?)_(?:(?i:late)_)?)?"                         # Canvas: the student's name (late_ if late)
     r"(?P<student_id>[A-Za-z0-9]+)"                                 # the student id
