@@ -25,7 +25,7 @@ from course import ASSIGNMENT
 from grading.zip_budget import BudgetedExtractor
 
 GIB = 1 << 30
-CASES = ("bomb", "gzip", "nested", "escape", "links", "names")
+CASES = ("bomb", "gzip", "nested", "escape", "links", "names", "broken")
 
 
 def zip_bytes(files):
@@ -94,11 +94,21 @@ def the_download(nb, outside):
             link("2021095.ipynb", tarfile.SYMTYPE, "/etc/passwd"), link("2021094.ipynb", tarfile.LNKTYPE, "2021041.ipynb"),
             link("gradebook.db", tarfile.SYMTYPE, "../../../gradebook.db")])),
         "names": ("names.zip", names.replace(b"ABCD.ipynb", gbk + b".ipynb")),
+        "broken": ("broken.zip", zip_bytes(dict([honest("broken", 1)]))[:-30]),  # cut short: no directory
+        "crc": ("crc.zip", corrupt(zip_bytes(dict([honest("broken", 2), ("2021092.ipynb", nb["sample_partial"])])),
+                                   "2021092.ipynb")),
         "names-tar": ("names2.tar.gz", tar_bytes([
             (tarfile.TarInfo(b"\xff\xfe2021093.ipynb".decode("utf-8", "surrogateescape")), nb["sample_partial"].encode()),
             (tarfile.TarInfo(honest("names", 2)[0]), nb["sample_complete"].encode())],
             encoding="utf-8", errors="surrogateescape")),
     }
+
+
+def corrupt(data, name):
+    """The zip with one byte of member `name`'s compressed data changed (its CRC no longer matches)."""
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(name)
+    at = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + info.compress_size // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
 
 
 def blocks(folder):
@@ -134,7 +144,7 @@ def collected_class(tmp_path_factory, base_course, notebooks):
 def test_the_class_is_collected_and_nothing_else(collected_class):
     c = collected_class
     assert c["students"] == ["2021001", "2021002", "2021011", "2021021", "2021022", "2021031", "2021032", "2021041", "2021051",
-                             "2021052"]
+                             "2021052", "2021062"]
     assert "Traceback" not in c["log"]
     assert blocks(c["course"] / "downloaded" / ASSIGNMENT / "extracted") < 8 << 20, "more was written than the class"
 
@@ -182,6 +192,13 @@ def test_names_that_are_not_utf8_are_skipped(collected_class):
     rows = [line for line in report.splitlines() if line.startswith("| `")]
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 4 for row in rows), report  # odd names keep the table whole
     assert [row for row in rows if "a\\|b" in row and "the name cannot be read" in row], report
+
+
+def test_an_archive_that_cannot_be_read_is_listed_and_the_rest_is_collected(collected_class):
+    report = collected_class["report"]
+    assert "not an archive that can be read" in line_of(report, "broken.zip")
+    assert "cannot be unpacked" in line_of(report, "crc.zip:2021092.ipynb")
+    assert "2021062" in collected_class["students"] and "2021092" not in collected_class["students"]
 
 
 def test_the_budgets_are_settings_with_help():
