@@ -111,3 +111,22 @@ def test_policy_goes_first_in_head():
         csp.FEEDBACK.split("script-src")[1].split(";")[0]
     with pytest.raises(ValueError):
         csp.with_policy("<p>no head</p>")
+
+
+def test_mathjax_loads_its_safe_extension_on_nbgraders_pages():
+    """The grading page and the feedback load MathJax through nbconvert's macro with its default URL, whose config
+    loads MathJax's Safe extension (no \\href to javascript:, no \\style, \\class, \\cssId or \\require of other
+    extensions): checked here so that a new nbconvert or nbgrader that changes either fails loudly."""
+    import re
+    from pathlib import Path
+
+    import nbgrader
+    from jupyter_core.paths import jupyter_path
+    macro = next(Path(p) / "nbconvert" / "templates" / "base" / "mathjax.html.j2" for p in jupyter_path()
+                 if (Path(p) / "nbconvert" / "templates" / "base" / "mathjax.html.j2").exists())
+    url = re.search(r'macro mathjax\(url="([^"]+)"', macro.read_text(encoding="utf-8")).group(1)
+    assert url.endswith(",Safe") and "mathjax/2." in url, url
+    templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+    for page in ("formgrade", "feedback"):
+        text = (templates / page / "index.html.j2").read_text(encoding="utf-8")
+        assert "{{ mathjax() }}" in text, page  # the default URL, with Safe

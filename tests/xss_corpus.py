@@ -18,6 +18,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_raw_cell
 
 import course
+from grading import parts
 
 
 def js(pid):
@@ -127,8 +128,9 @@ def honest_answer():
 def submission(release_nb, answers):
     """The release with `answers` filled in (a complete solution), the honest 思考题1, and every payload."""
     from tools import submissions
-    nb = submissions.fill(release_nb, {**answers, "q1_answer": honest_answer(),
-                                       "q2_answer": MARKDOWN["script"][3][1]("script-in-markdown")})
+    first, second = (q.answer for q in parts.QUESTIONS[:2])  # 思考题1 and 2's answer cells
+    nb = submissions.fill(release_nb, {**answers, first: honest_answer(),
+                                       second: MARKDOWN["script"][3][1]("script-in-markdown")})
     added = [new_markdown_cell(f"payload {pid}:\n\n{make(pid)}\n") for family, payloads in MARKDOWN.items()
              for pid, make in payloads if pid != "script-in-markdown"]
     added += [new_raw_cell(make(pid), metadata=dict(meta)) for pid, meta, make in RAW]
