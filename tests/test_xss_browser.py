@@ -10,6 +10,7 @@ image, code block) must render: a screenshot of it goes to $LAB2_SCREENSHOTS (de
 """
 import shutil
 import time
+import urllib.request
 
 import nbformat
 import pytest
@@ -57,12 +58,17 @@ def courses(tmp_path_factory, mnist_dir):
     return {"sanitized": on, "plain": off}, notebook_id
 
 
-def ran(browser, url):  # noqa: F811
-    """The ids of the payloads that ran on the page at `url`, and how many javascript: links it had."""
+def ran(browser, url, shot=None):  # noqa: F811
+    """The ids of the payloads that ran on the page at `url`, and how many javascript: links it had; `shot`: a
+    screenshot of the payloads' cells as the page shows them."""
     browser.get("about:blank")
     browser.execute_script("window.name = '';")
     browser.get(url)
     time.sleep(2)  # ontoggle, onfocus, onbegin, onerror fire after the load
+    if shot:
+        browser.execute_script("const cell = [...document.querySelectorAll('.rendered_html')].find("
+                               "e => e.textContent.includes('payload script-plain')); if (cell) cell.scrollIntoView();")
+        browser.save_screenshot(str(shot))
     links = browser.execute_script(CLICK_JAVASCRIPT_LINKS)
     time.sleep(0.5)
     name = browser.execute_script("return window.name;") or ""
@@ -70,7 +76,7 @@ def ran(browser, url):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def results(courses, browser):  # noqa: F811
+def results(courses, browser, shots):  # noqa: F811
     """For each course: {page: (payload ids that ran, javascript: links)} for the grading page and the feedback."""
     folders, notebook_id = courses
     out = {}
@@ -78,7 +84,13 @@ def results(courses, browser):  # noqa: F811
         with jupyter_server(course, None, f"xss_{kind}") as (base, token):
             browser.get(f"{base}/tree?token={token}")
             wait_for(lambda: browser.get_cookies(), 30, "the login cookie")
-            out[kind] = {"grading page": ran(browser, f"{base}/formgrader/submissions/{notebook_id}/"),
+            if kind == "sanitized":  # what nbgrader's own page allows (README, TAs): Jupyter Server's default policy
+                request = urllib.request.Request(f"{base}/formgrader/submissions/{notebook_id}/",
+                                                 headers={"Authorization": f"token {token}"})
+                print("\nthe grading page's Content-Security-Policy:",
+                      urllib.request.urlopen(request, timeout=60).headers.get("Content-Security-Policy"))
+            out[kind] = {"grading page": ran(browser, f"{base}/formgrader/submissions/{notebook_id}/",
+                                             shots / f"xss_grading_page_{kind}.png"),
                          "feedback": ran(browser, feedback_html(course, STUDENT).as_uri())}
     table = [f"{'family':10} {'page':13} {'plain nbgrader: ran':22} sanitized: ran"]
     for family, pids in xss_corpus.families().items():
@@ -127,5 +139,5 @@ def test_an_honest_answer_still_renders(courses, results, browser, shots):  # no
     math = browser.execute_script("return arguments[0].textContent", answer)
     assert "\\frac{\\partial L}" in math or answer.find_elements(By.CSS_SELECTOR, ".MathJax, mjx-container"), \
         math[max(0, math.find("导数") - 40):][:300]
-    browser.execute_script("arguments[0].scrollIntoView();", answer)
+    browser.execute_script("arguments[0].scrollIntoView(); window.scrollBy(0, -160);", answer)
     browser.save_screenshot(str(shots / "xss_honest_answer.png"))
