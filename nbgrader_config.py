@@ -60,6 +60,16 @@ c.FeedbackExporter.extra_template_basedirs = [os.path.join(GRADING_DIR, "templat
                                               os.path.join(os.path.dirname(nbgrader.__file__), "server_extensions",
                                                            "formgrader", "templates")]
 
+# Every page nbconvert makes from a submission (the Formgrader's grading page, the feedback: FeedbackExporter is an
+# HTMLExporter) shows what the student wrote through an allowlist sanitizer (nh3; grading/sanitize.py): markdown,
+# raw cells, outputs, attachments, metadata. sanitize_html makes nbconvert's templates clean raw cells and outputs
+# and leave out JavaScript and widgets. The feedback page also carries a Content-Security-Policy (grading/csp.py).
+from grading.sanitize import SanitizeSubmission, clean_html, markdown2html  # noqa: E402
+
+c.HTMLExporter.preprocessors = [SanitizeSubmission]
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": markdown2html, "clean_html": clean_html}
+
 # Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
 c.Autograde.sanitize_preprocessors = pipeline.chain(pipeline.SANITIZE)
 # The trust boundary: every test cell's points are decided outside the kernel, on data from it and on the
@@ -87,8 +97,12 @@ c.CourseDirectory.db_url = course.db_url(COURSE_ROOT)
 # `-1`, `-2` before .ipynb is a resubmission the LMS renamed (the highest is the latest). Every file it does not
 # collect is listed with the reason (console, downloaded/lab2_regularization/collect_report.md).
 from grading.lms import LmsCollector  # noqa: E402
+from grading.zip_budget import BudgetedExtractor  # noqa: E402
 
 c.ZipCollectApp.collector_plugin = LmsCollector
+# The download is unpacked within budgets (bytes per file and in all, files, nesting depth: c.BudgetedExtractor.<name>);
+# paths outside the folder, absolute paths, links in a tar, names that are not UTF-8 are skipped; each is listed.
+c.ZipCollectApp.extractor_plugin = BudgetedExtractor
 c.FileNameCollectorPlugin.named_regexp = (
     r"^(?:(?P<name>.+?)_(?:(?i:late)_)?)?"                         # Canvas: the student's name (late_ if late)
     r"(?P<student_id>[A-Za-z0-9]+)"                                 # the student id

@@ -12,9 +12,10 @@ import re
 from nbconvert.exporters import HTMLExporter
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from traitlets import Unicode
 
 import course
-from grading import parts, rules
+from grading import csp, parts, rules
 from grading.rubrics import is_rubric
 
 REDACTED = "[隐藏测试的内容已移除]"
@@ -124,4 +125,13 @@ class FeedbackSummary(NbGraderPreprocessor):
 
 
 class FeedbackExporter(HTMLExporter):
-    """nbgrader's feedback page, opened by the summary: nbgrader_config.py names its template."""
+    """nbgrader's feedback page, opened by the summary: nbgrader_config.py names its template. The page carries
+    the course's Content-Security-Policy (grading/csp.py)."""
+
+    content_security_policy = Unicode(csp.FEEDBACK, help="The Content-Security-Policy of the feedback page, as a "
+                                      "<meta http-equiv> at the top of its <head> (grading/csp.py): no inline script "
+                                      "from content runs. Empty: none.").tag(config=True)
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        page, resources = super().from_notebook_node(nb, resources, **kw)
+        return (csp.with_policy(page, self.content_security_policy) if self.content_security_policy else page), resources

@@ -10,6 +10,9 @@ against a file's base name: a group `student_id`, and an optional group `resubmi
 `-1`, `-2`, to a file handed in again: the highest is the student's latest). Every file goes to this course's one
 notebook, whatever the student called it.
 
+The archives are unpacked within budgets by this course's extractor (grading/zip_budget.py); each member it did
+not write is listed in the same report ("not extracted", with the reason).
+
 Nothing is dropped silently: each file that is not collected is listed with its reason on the console and in
 downloaded/lab2_regularization/collect_report.md (with the files that were): not a notebook, a notebook that
 does not parse, a name that cannot be read, an earlier submission of a student who handed in again, or a student
@@ -25,6 +28,7 @@ import nbformat
 from nbgrader.plugins import FileNameCollectorPlugin
 
 import course
+from grading.sanitize import code_span
 
 EXPECTED = (f"<name>_<student id>_<submission id>_{course.ASSIGNMENT}.ipynb (Canvas-style) or <student id>.ipynb "
             "(a plain zip), with -1, -2, ... for a resubmission")
@@ -77,12 +81,16 @@ def plan(paths, named_regexp):
 
 
 def report(rows, folder, root):
-    """The collect report as markdown, file paths relative to `folder`."""
+    """The collect report as markdown, file paths relative to `folder` (a member the extractor skipped is named as
+    archive:member, relative already)."""
     got = sum(1 for _, _, what in rows if what.startswith("collected"))
     lines = [f"# zip_collect {course.ASSIGNMENT}: {got} notebooks collected, {len(rows) - got} files not collected", "",
              f"From {os.path.relpath(folder, root)}/. Each file that was not collected is listed first, with the reason.",
              "", "| file | student id | what happened |", "| --- | --- | --- |"]
-    lines += [f"| `{os.path.relpath(path, folder)}` | {student} | {what} |" for path, student, what in rows]
+    cell = lambda text: str(text).replace("|", "\\|")  # noqa: E731  (a name may hold anything)
+    lines += [f"| {cell(code_span(os.path.relpath(path, folder) if os.path.isabs(path) else path))} | {cell(student)} | "
+              f"{cell(what)} |"
+              for path, student, what in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -108,8 +116,11 @@ class LmsCollector(FileNameCollectorPlugin):
             folder, root = first.parent, first.parent.parent
         paths = [os.path.normpath(os.path.join(top, name)) for top, _, names in os.walk(folder) for name in names]
         collected, rows = plan(paths, self.named_regexp)
+        # what the extractor did not write (grading/zip_budget.py: budgets, paths outside the folder, links, names)
+        skipped = getattr(getattr(app, "extractor_plugin_inst", None), "skipped", [])
+        rows = [(where, "", f"not extracted: {why}") for where, why in skipped] + rows  # where: archive:member
         for path, student, what in rows:
-            if not what.startswith("collected"):
+            if not what.startswith(("collected", "not extracted")):  # the extractor has said those
                 self.log.warning("NOT COLLECTED %s%s: %s", os.path.relpath(path, folder),
                                  f" (student {student})" if student else "", what[len("not collected: "):])
         out = folder.parent / "collect_report.md"

@@ -44,6 +44,12 @@ def make_course(path, mnist_dir):
 
 
 @pytest.fixture(scope="session")
+def base_course(tmp_path_factory):
+    """A course with its release generated and no data (nbgrader generate_assignment: once): zip_collect's tests."""
+    return copy_course(tmp_path_factory.mktemp("lms_course"))
+
+
+@pytest.fixture(scope="session")
 def course(tmp_path_factory, mnist_dir):
     return make_course(tmp_path_factory.mktemp("course"), mnist_dir)
 

@@ -78,9 +78,13 @@ def shots(tmp_path_factory):
 
 
 def wait_for(predicate, seconds=300, what="the page"):
+    from selenium.common.exceptions import StaleElementReferenceException
     end = time.time() + seconds
     while time.time() < end:
-        value = predicate()
+        try:
+            value = predicate()
+        except StaleElementReferenceException:  # the page redrew what the predicate was reading: look again
+            value = None
         if value:
             return value
         time.sleep(0.5)

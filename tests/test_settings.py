@@ -18,9 +18,10 @@ def test_readme_table_is_generated_from_the_traits():
 
 
 def test_every_setting_has_help_and_a_default():
-    for name, default, env, help_text in settings.settings():
-        assert len(help_text) > 20, name
-        assert default is not None or name == "prestart", name
+    for cls in settings.CLASSES:
+        for name, default, env, help_text in settings.settings(cls):
+            assert len(help_text) > 20, name
+            assert default is not None or name == "prestart", name
 
 
 def test_config_and_environment_set_the_limits(monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, nbgrader
 from tools import submissions
-from course import ASSIGNMENT, copy_course, submitted_nb
+from course import ASSIGNMENT, submitted_nb
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +20,6 @@ def notebooks():
     source, release = nbformat.read(str(SOURCE_NB), 4), nbformat.read(str(RELEASE_NB), 4)
     return {name: nbformat.writes(submissions.fill(release, answers))
             for name, (answers, _, _) in submissions.samples(source).items()}
-
-
-@pytest.fixture(scope="module")
-def base_course(tmp_path_factory):
-    return copy_course(tmp_path_factory.mktemp("lms_course"))  # nbgrader generate_assignment: once
 
 
 @pytest.fixture

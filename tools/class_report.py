@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import course  # noqa: E402
 from tools import integrity_report  # noqa: E402
-from grading import parts  # noqa: E402
+from grading import csp, parts  # noqa: E402
 
 PARTS, QUESTIONS, AUTO = parts.NAMES, parts.QUESTION_NAMES, sum(parts.AUTOGRADED.values())
 
@@ -142,7 +142,8 @@ def write(folder):
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}img{max-width:100%}")
-    page = f'<!doctype html><html><head><meta charset="utf-8"><title>class report</title><style>{style}</style></head>' \
+    page = f'<!doctype html><html><head><meta charset="utf-8">{csp.meta(csp.REPORT)}<title>class report</title>' \
+           f"<style>{style}</style></head>" \
            f"<body>{''.join(sections)}</body></html>"
     (folder / "class_report.html").write_text(page, encoding="utf-8")
     with open(folder / "class_report.csv", "w", newline="", encoding="utf-8") as f:

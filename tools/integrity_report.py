@@ -11,7 +11,7 @@ import argparse
 import re
 from pathlib import Path
 
-from grading import rules, source_rules  # the rules autograde applies, outside the kernel
+from grading import rules, sanitize, source_rules  # the rules autograde applies, outside the kernel
 import course
 
 BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is unreachable|ConnectionRefusedError|"
@@ -108,7 +108,7 @@ def as_markdown(result):
                   "you read the code and give the points back in the Formgrader (README, TAs: the review path).", ""]
     for student, findings in flagged.items():
         lines.append(f"## {student}")
-        lines += [f"- **{kind}**: `{evidence}`" for kind, evidence in findings]
+        lines += [f"- **{kind}**: {sanitize.code_span(evidence)}" for kind, evidence in findings]
         lines.append("")
     clean = sorted(s for s, f in result.items() if not f)
     lines.append(f"Nothing found in: {', '.join(clean) if clean else '(none)'}")

@@ -1,4 +1,5 @@
-"""The grading limits are nbgrader settings: the traits of grading.safe_execute.SafeExecute, set in
+"""The grading limits are nbgrader settings: the traits of grading.safe_execute.SafeExecute (and zip_collect's budgets,
+the traits of grading.zip_budget.BudgetedExtractor), set in
 nbgrader_config.py (c.SafeExecute.<name> = ...), on nbgrader's command line (--SafeExecute.<name>=...), or by
 the environment variable their help names. This prints them with their help and defaults.
 
@@ -14,17 +15,21 @@ import re
 from unittest import mock
 
 from grading.safe_execute import SafeExecute
+from grading.zip_budget import BudgetedExtractor
 
 ENV = re.compile(r"\$(LAB2_\w+)")
 
 
-def settings():
+CLASSES = (SafeExecute, BudgetedExtractor)  # autograde's limits; zip_collect's budgets
+
+
+def settings(cls=SafeExecute):
     """(name, default, environment variable or '', help) of every setting, the defaults with no LAB2_* set."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("LAB2_")}
     with mock.patch.dict(os.environ, clean, clear=True):
-        defaults = SafeExecute()
+        defaults = cls()
     rows = []
-    for name, trait in sorted(SafeExecute.class_own_traits(config=True).items()):
+    for name, trait in sorted(cls.class_own_traits(config=True).items()):
         help_text = " ".join(trait.help.split())
         env = ENV.search(help_text)
         rows.append((name, getattr(defaults, name), env.group(1) if env else "", help_text))
@@ -32,11 +37,14 @@ def settings():
 
 
 def markdown():
-    lines = ["| setting (`c.SafeExecute.…`) | default | environment | what it does |", "| --- | --- | --- | --- |"]
-    for name, default, env, help_text in settings():
-        what = re.sub(r"\s*Default[^.]*\.\s*$", "", help_text) if env else help_text
-        lines.append(f"| `{name}` | {'auto' if default is None else default} | {f'`{env}`' if env else ''} | {what} |")
-    return "\n".join(lines)
+    tables = []
+    for cls in CLASSES:
+        lines = [f"| setting (`c.{cls.__name__}.…`) | default | environment | what it does |", "| --- | --- | --- | --- |"]
+        for name, default, env, help_text in settings(cls):
+            what = re.sub(r"\s*Default[^.]*\.\s*$", "", help_text) if env else help_text
+            lines.append(f"| `{name}` | {'auto' if default is None else default} | {f'`{env}`' if env else ''} | {what} |")
+        tables.append("\n".join(lines))
+    return "\n\n".join(tables)
 
 
 def main():
@@ -45,9 +53,10 @@ def main():
     if parser.parse_args().markdown:
         print(markdown())
         return
-    for name, default, env, help_text in settings():
-        print(f"--SafeExecute.{name}=<{type(default).__name__}>  (default: {default})")
-        print(f"    {help_text}\n")
+    for cls in CLASSES:
+        for name, default, env, help_text in settings(cls):
+            print(f"--{cls.__name__}.{name}=<{type(default).__name__}>  (default: {default})")
+            print(f"    {help_text}\n")
 
 
 if __name__ == "__main__":
