@@ -61,7 +61,8 @@ def held_for_review(folder, students):
         except (OSError, ValueError):  # replaced while we read it: counted as graded, not held
             continue
         if integrity_report.waits_for_review(findings):
-            held[student] = ": ".join(integrity_report.in_order({student: findings})[student][0])
+            why = ": ".join(integrity_report.in_order({student: findings})[student][0])
+            held[student] = why if len(why) <= 160 else why[:157] + "..."
     return held
 
 
@@ -170,7 +171,7 @@ def commands(rows, state, folder, kind):
         record = row["record"] or next((r for r in known if r["scheduler"]["kind"] == "slurm"), None)
         where = record["scheduler"] if record else {"kind": "local"}
         if where["kind"] == "slurm":
-            options = [f"--chdir={where.get('submit_dir', folder)}"]
+            options = [f"--chdir={folder}"]  # the job's working folder: the course, wherever sbatch runs
             options += [f"--{name}={where[key]}{unit}" for name, key, unit in (
                 ("partition", "partition", ""), ("cpus-per-task", "cpus_per_task", ""),
                 ("mem-per-cpu", "mem_per_cpu", "M")) if where.get(key)]
@@ -183,9 +184,7 @@ def commands(rows, state, folder, kind):
             lines.append(shlex.join(["python", "tools/autograde_parallel.py", "--course", str(folder), "--shard",
                                      f"{row['shard']}/{count}"]))
     for options, shards in slurm.items():
-        chdir = options[0].split("=", 1)[1]
-        lines.insert(0, shlex.join(["sbatch", f"--array={','.join(shards)}", *options,
-                                    str(Path(chdir) / SLURM_SCRIPT)]))
+        lines.insert(0, shlex.join(["sbatch", f"--array={','.join(shards)}", *options, str(Path(folder) / SLURM_SCRIPT)]))
     return lines
 
 
