@@ -71,3 +71,11 @@ def test_the_deploy_files_run_the_command_of_the_readme():
     # the shard count is the script's --shards; its default array is every shard, 0 .. N-1
     shards = int(re.search(r"--shards (\d+)", last).group(1))
     assert re.search(r"^#SBATCH --array=(\S+)", script, re.M).group(1) == f"0-{shards - 1}"
+
+
+def test_the_slurm_script_says_when_it_has_no_python(tmp_path):
+    """Submitted from a course without .venv, with no python that has the course on PATH: it says what to do."""
+    result = subprocess.run(["bash", str(course.ROOT / "deploy" / "slurm" / "autograde.sbatch")], cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True)
+    assert result.returncode == 1 and "no Python with the course installed" in result.stderr, result.stderr
+    assert "source tools/env.sh" in result.stderr
