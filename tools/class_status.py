@@ -11,6 +11,7 @@ what squeue says of those jobs.
   review": unreadable code, grading stopped);
 - failed: the last run of the student's shard could not grade them (NOT GRADED, with its log);
 - waiting: none of these yet (its shard is pending or running, or stopped before it came to them).
+Each student is in exactly one of the four: they add up to the class.
 """
 import argparse
 import os
