@@ -11,6 +11,7 @@ real PostgreSQL gradebook (tools/scratch_postgres.py, as in tests/test_postgres.
   only (nobody else regraded, no duplicate rows); the rows then equal serial `nbgrader autograde`'s; the task with
   the broken upload ends FAILED and names that student NOT GRADED.
 """
+import json
 import re
 import shlex
 import subprocess
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 import course as lab
 from corpus import corpus
@@ -119,7 +121,6 @@ def autograded_times(folder):
 
 
 def record(folder, shard):
-    import json
     return json.loads((Path(folder) / "autograde_logs" / "shards" / f"shard-{shard}-of-{SHARDS}.json").read_text())
 
 
@@ -146,7 +147,7 @@ def array_run(slurm, pg, tmp_path_factory, mnist_dir):
     subprocess.run(["scancel", f"{job}_{CANCELLED}"], env=slurm.env(), check=True)
     wait(slurm, job)
     first = {"seconds": time.time() - start, "outputs": outputs(folder, job), "states": states(slurm, job),
-             "record": record(folder, CANCELLED), "times": autograded_times(folder), "rows": rows(url, folder),
+             "record": record(folder, CANCELLED), "times": autograded_times(folder),
              "status": class_status(folder, env, slurm), "cancelled_after": cancelled_at - start}
     rerun = re.search(r"^grade what is missing:\n  (.*)$", first["status"], re.M)
     assert rerun, first["status"]
@@ -167,7 +168,6 @@ def test_the_array_and_its_rerun_write_the_rows_of_serial_autograde(array_run, p
     graded = [r for r in rows(url, folder) if r[0] not in (BROKEN, HELD)]
     assert graded and graded == course_rows(course), "the Slurm array's gradebook differs from serial nbgrader autograde"
     print(f"rows compared with serial nbgrader autograde: {len(graded)}, equal")
-    from sqlalchemy.engine import make_url
     (submitted, distinct), = pg.execute("SELECT count(*), count(DISTINCT student_id) FROM submitted_assignment",
                                         database=make_url(url).database)[0]
     (grades, cells), = pg.execute("SELECT count(*), count(DISTINCT (notebook_id, cell_id)) FROM grade",
