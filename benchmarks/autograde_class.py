@@ -5,7 +5,11 @@
   seconds are printed on their own);
 - postgres: tools/autograde_parallel.py on a PostgreSQL gradebook (the workers write their rows straight in);
 - shards: the class as --shards processes of `tools/autograde_parallel.py --shard I/N --workers 1` at once, on
-  one PostgreSQL gradebook (as N machines would, here on one).
+  one PostgreSQL gradebook (as N machines would, here on one);
+- slurm: the class as the Slurm job array of deploy/slurm/autograde.sbatch (its 10 shards, `sbatch
+  --cpus-per-task=1`: as many tasks at once as this machine has cores) on a throwaway one-node Slurm
+  (tools/scratch_slurm.py), on a PostgreSQL gradebook; against `postgres` it gives the engine's overhead per
+  submission (scheduling, a worker started per task, the shards' uneven split).
 
 Prints each time, the seconds per submission and per submission-core (the cost), a per-phase breakdown (the
 kernel's boot and how much of it the notebook waited for, imports, each graded cell, nbgrader's own steps) for the
@@ -14,7 +18,7 @@ notebook, a projection for 1,000 students on N machines from the cost per submis
 gradebook holds the same rows. The PostgreSQL server is a throwaway one (tools/scratch_postgres.py, with fsync on,
 as a real server), unless $LAB2_DB_URL names one (its database must be empty).
 
-    python benchmarks/autograde_class.py [--students 20] [--workers N] [--modes serial sqlite postgres shards]
+    python benchmarks/autograde_class.py [--students 20] [--workers N] [--modes serial sqlite postgres shards slurm]
                                          [--shards 2]
 """
 import argparse
@@ -30,9 +34,10 @@ from pathlib import Path
 import course
 from tools import autograde_parallel, prepare_data, submissions
 from tools.scratch_postgres import ScratchPostgres
+from tools.scratch_slurm import ScratchSlurm
 from course import ASSIGNMENT, DB_URL_VARIABLE, gradebook_rows
 
-MODES = ("serial", "sqlite", "postgres", "shards")
+MODES = ("serial", "sqlite", "postgres", "shards", "slurm")
 
 
 def make_class(folder, data, n):
@@ -128,6 +133,8 @@ def run(mode, folder, url, workers, shards):
         outs = [p.communicate()[0] for p in procs]
         failures = {f"shard {i}": out for i, (p, out) in enumerate(zip(procs, outs)) if p.returncode != 0}
         return time.time() - start, failures, None, start
+    if mode == "slurm":
+        return slurm_array(folder, env) + (None, start)
     merge = autograde_parallel.merge
 
     def timed_merge(*args):
@@ -146,6 +153,21 @@ def run(mode, folder, url, workers, shards):
         if old is not None:
             os.environ[DB_URL_VARIABLE] = old
     return time.time() - start, failures, (merged[0] if merged else None), start
+
+
+def slurm_array(folder, env):
+    """The class as deploy/slurm/autograde.sbatch's array on a one-node Slurm started here; (seconds, failures)."""
+    for name in ("tools", "deploy"):  # the course is a checkout: the script runs tools/ from it
+        (folder / name).symlink_to(course.ROOT / name)
+    env = dict(env, PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+    with ScratchSlurm() as slurm:
+        start = time.time()
+        job = slurm.sbatch(folder, env, "--cpus-per-task=1", "deploy/slurm/autograde.sbatch")
+        if not slurm.wait(job, timeout=24 * 3600):
+            sys.exit(f"the Slurm array {job} did not end")
+        seconds = time.time() - start
+        failures = {f"task {j['ArrayTaskId']}": j["JobState"] for j in slurm.jobs() if j["JobState"] != "COMPLETED"}
+    return seconds, failures
 
 
 def projection(cost, workers_start, students=1000, cores=2):
@@ -177,14 +199,15 @@ def main():
             folder = tmp / mode
             folder.mkdir()
             make_class(folder, tmp / "data", n)
-            url = pg.create_database(f"lab2_{mode}") if mode in ("postgres", "shards") else None
+            url = pg.create_database(f"lab2_{mode}") if mode in ("postgres", "shards", "slurm") else None
             load = os.getloadavg()[0]
             seconds, failures, merged, started = run(mode, folder, url, args.workers, args.shards)
             results[mode] = (folder, url, seconds, failures, merged, started)
             label = {"serial": "serial nbgrader autograde (SQLite)",
                      "sqlite": f"parallel, SQLite + merge ({args.workers} workers)",
                      "postgres": f"parallel, PostgreSQL ({args.workers} workers)",
-                     "shards": f"{args.shards} shards x 1 worker, PostgreSQL"}[mode]
+                     "shards": f"{args.shards} shards x 1 worker, PostgreSQL",
+                     "slurm": "Slurm array of deploy/slurm/autograde.sbatch, 1 CPU a task, PostgreSQL"}[mode]
             report(label, folder, seconds, n, serial=mode == "serial")
             print(f"  load average before: {load:.2f}; failures: {failures or 'none'}"
                   + (f"; the merge pass: {merged:.1f} s ({merged / seconds:.0%} of the run)" if merged else ""))
@@ -192,9 +215,14 @@ def main():
         print(f"  {'mode':10s} {'s':>8s} {'s/submission':>13s} {'core-s/submission':>18s} {'vs first':>9s}")
         base = results[modes[0]][2]
         for mode, (_, _, seconds, _, merged, _) in results.items():
-            used = 1 if mode == "serial" else (args.shards if mode == "shards" else args.workers)
+            used = 1 if mode == "serial" else (args.shards if mode == "shards" else
+                                               cores if mode == "slurm" else args.workers)
             print(f"  {mode:10s} {seconds:8.1f} {seconds / n:13.2f} {seconds * min(used, cores) / n:18.2f} "
                   f"{base / seconds:8.2f}x" + (f"   (merge {merged:.1f} s)" if merged else ""))
+        if "slurm" in results and "postgres" in results:
+            extra = results["slurm"][2] - results["postgres"][2]
+            print(f"\nthe Slurm array against tools/autograde_parallel.py ({args.workers} workers): {extra:+.1f} s, "
+                  f"{extra / n:+.2f} s per submission (the engine's overhead)")
         best = [m for m in ("postgres", "shards") if m in results]
         if best:  # from the PostgreSQL run: what N machines on one gradebook do
             folder, _, seconds, _, _, started = results[best[0]]

@@ -1,6 +1,7 @@
 """The course is where you are: two course folders share one virtual environment, and every tool reads and writes
 only the folder it is run in (or its --course), never the checkout the code was installed from."""
 import hashlib
+import re
 import subprocess
 import sys
 
@@ -39,7 +40,9 @@ def test_every_tool_works_on_the_course_it_is_run_in(tmp_path, mnist_dir):
     tool("integrity_report.py", cwd=first)
     tool("class_report.py", cwd=first)
     tool("release.py", "--check", cwd=first)
+    status = tool("class_status.py", cwd=first)  # the local run's record and the SQLite gradebook
     assert "sample_complete" in table and "sample_mistakes" in table
+    assert re.search(r"^class +4 +4 +0 +0 +0$", status, re.M) and "every student is graded" in status, status
     for made in ("class_report.html", "class_report.csv", "integrity_report.md", "gradebook.db"):
         assert (first / made).exists(), made
     assert len(list((first / "autograded").iterdir())) == 4

@@ -2,8 +2,9 @@
 temporary folder (tools/scratch_postgres.py: a unix socket there, no TCP), stopped at the end.
 
 - the sample class graded as 3 shards in 3 processes (`--shard 0/3`, the Kubernetes form with
-  JOB_COMPLETION_INDEX, and deploy/slurm/autograde.sbatch with Slurm's array variables), every worker with one
-  connection (the database role allows no more), gives exactly the rows of serial SQLite autograde;
+  JOB_COMPLETION_INDEX, `--shard 2/3`), every worker with one connection (the database role allows no more), gives
+  exactly the rows of serial SQLite autograde; tools/class_status.py shows the local runs and the pod's alike
+  (a real Slurm array: tests/test_slurm.py);
 - a shard killed midway and run again completes the gradebook, with no duplicate rows and nobody missing;
   nbgrader's own serial autograde, regrading a student there, writes the same rows;
 - two TAs on two Jupyter servers enter 思考题 scores into the same gradebook at the same time through the
@@ -11,6 +12,7 @@ temporary folder (tools/scratch_postgres.py: a unix socket there, no TCP), stopp
 """
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +34,7 @@ from tools.scratch_postgres import ScratchPostgres
 pytestmark = pytest.mark.slow  # a database server, autograde of the sample class, Jupyter servers
 
 SHARDS = 3
-BROKEN = "unreadable"  # its upload is not a notebook: shard 2's student (deploy/slurm/autograde.sbatch)
+BROKEN = "unreadable"  # its upload is not a notebook: shard 2's student
 PROBE = "db_probe"  # tries to reach the gradebook from the sandbox
 TOOL = str(lab.ROOT / "tools" / "autograde_parallel.py")
 
@@ -94,10 +96,7 @@ def shard_command(i, env):
         return [sys.executable, TOOL, "--shard", f"0/{SHARDS}", "--workers", "1"], env
     if i == 1:  # deploy/kubernetes/autograde-job.yaml's command, its index from the Indexed Job
         return [sys.executable, TOOL, "--shards", str(SHARDS), "--workers", "1"], dict(env, JOB_COMPLETION_INDEX="1")
-    # deploy/slurm/autograde.sbatch, as sbatch runs it for array task 2 of --array=0-2
-    return ["bash", "deploy/slurm/autograde.sbatch"], dict(env, SLURM_ARRAY_TASK_ID="2", SLURM_ARRAY_TASK_MIN="0",
-                                                         SLURM_ARRAY_TASK_COUNT=str(SHARDS), SLURM_CPUS_PER_TASK="1",
-                                                         PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+    return [sys.executable, TOOL, "--shard", f"2/{SHARDS}", "--workers", "1"], env
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +129,7 @@ def test_three_shards_write_the_rows_of_serial_sqlite_autograde(sharded, course,
             assert (folder / "autograde_logs" / f"{BROKEN}.log").exists()
         else:
             assert code == 0 and "NOT GRADED" not in out, f"shard {i}:\n{out}"
-    assert "from JOB_COMPLETION_INDEX" in results[1][1] and "from SLURM_ARRAY_TASK_ID" in results[2][1]
+    assert "from JOB_COMPLETION_INDEX" in results[1][1]
     graded = [r for r in rows(url, folder) if r[0] not in (BROKEN, PROBE)]
     assert graded == course_rows(course) and graded, "the shards' gradebook differs from serial SQLite autograde"
     for student in graded_samples:
@@ -138,6 +137,24 @@ def test_three_shards_write_the_rows_of_serial_sqlite_autograde(sharded, course,
     printed = "".join(o.get("text", "") for c in lab.read(lab.autograded_nb(folder, PROBE)).cells
                       for o in c.get("outputs", []))
     assert "DB NOT REACHED" in printed and "DB URL SEEN: None" in printed, "the sandbox reached the gradebook"
+
+
+def test_class_status_shows_local_runs_and_a_pod_alike(sharded):
+    """The records of the three shard processes (two local, one as a Kubernetes pod), read with the gradebook."""
+    folder, url, env, _ = sharded
+    result = subprocess.run([sys.executable, str(lab.ROOT / "tools" / "class_status.py")], cwd=folder, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    print(result.stdout)
+    broken = autograde_parallel.shard_of(BROKEN, SHARDS)
+    for i in range(SHARDS):
+        where = r"pod \S+" if i == 1 else r"pid \d+"
+        state = "failed" if i == broken else "done"
+        assert re.search(rf"^ +{i}  {state} +\d+ +\d+ +0 +{int(i == broken)} +0  {where} on ", result.stdout, re.M), \
+            result.stdout
+    assert re.search(r"^class +6 +5 +0 +1 +0$", result.stdout, re.M), result.stdout  # 4 samples, the probe, BROKEN
+    assert f"grade the failed students again (their shards):\n  python tools/autograde_parallel.py --course {folder} " \
+           f"--shard {broken}/{SHARDS}" in result.stdout
 
 
 def course_rows(folder):

@@ -1,6 +1,7 @@
-"""Shards of the class (tools/autograde_parallel.py), without a database: which students a shard grades, where its
-index comes from (--shard I/N, a Slurm array, a Kubernetes Indexed Job), and the deploy/ files that run it. The
-grading itself, with a real PostgreSQL server, is in tests/test_postgres.py (slow)."""
+"""Shards of the class (tools/shards.py), without a database: which students a shard grades, where its index comes
+from (--shard I/N, a Slurm array, a Kubernetes Indexed Job) and its count (declared once: --shards), and the deploy/
+files that run it. The grading itself, with a real PostgreSQL server, is in tests/test_postgres.py, and on a real
+Slurm with Slurm's own array variables in tests/test_slurm.py (both slow)."""
 import re
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 import yaml
 
 import course
-from tools.autograde_parallel import shard_of, which_shard
+from tools.shards import shard_of, which_shard
 
 STUDENTS = [f"2021{i:04d}" for i in range(200)] + ["sample_complete", "zhang.san", "学生"]
 
@@ -26,9 +27,9 @@ def test_every_student_is_in_exactly_one_shard_whatever_else_is_there(count):
 def test_the_index_comes_from_the_flag_or_a_job_array():
     assert which_shard("1/3", env={}) == (1, 3, "--shard")
     assert which_shard(None, env={}) is None
-    slurm = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_COUNT": "8"}
-    assert which_shard(None, env=slurm) == (4, 8, "SLURM_ARRAY_TASK_ID")  # --array=1-8 counts from 1
-    assert which_shard("0/2", env=slurm) == (0, 2, "--shard")  # the flag wins
+    rerun = {"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_COUNT": "1"}  # --array=5
+    assert which_shard(None, 10, env=rerun) == (5, 10, "SLURM_ARRAY_TASK_ID")  # shard 5 of 10, not 0 of 1
+    assert which_shard("0/2", env=rerun) == (0, 2, "--shard")  # the flag wins
     assert which_shard(None, 4, env={"JOB_COMPLETION_INDEX": "3"}) == (3, 4, "JOB_COMPLETION_INDEX")
 
 
@@ -37,7 +38,9 @@ def test_the_index_comes_from_the_flag_or_a_job_array():
     ("one of three", None, {}, "expected I/N"),
     (None, None, {"JOB_COMPLETION_INDEX": "0"}, "pass the Job's completions as --shards N"),
     (None, 4, {}, "needs the index from a job array"),
-    (None, None, {"SLURM_ARRAY_TASK_ID": "0"}, "sbatch --array"),
+    (None, None, {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_COUNT": "1"}, "pass the number of shards as --shards N"),
+    (None, 10, {"SLURM_ARRAY_TASK_ID": "10"}, "there is no such shard, the index counts from 0 to 9; sbatch --array"),
+    (None, 3, {"JOB_COMPLETION_INDEX": "3"}, "the Job's completions must equal --shards"),
 ])
 def test_a_bad_shard_stops_with_a_message(shard, shards, env, message):
     with pytest.raises(SystemExit, match=re.escape(message)):
@@ -63,5 +66,16 @@ def test_the_deploy_files_run_the_command_of_the_readme():
     assert pod["hostUsers"] is False and security["procMount"] == "Unmasked" and "SETFCAP" in security["capabilities"]["add"]
     assert [e["name"] for e in pod["containers"][0]["env"]] == [course.DB_URL_VARIABLE]
     script = (course.ROOT / "deploy" / "slurm" / "autograde.sbatch").read_text()
-    assert re.search(r"^#SBATCH --array=0-\d+", script, re.M)
-    assert script.rstrip().splitlines()[-1].startswith("exec python tools/autograde_parallel.py")
+    last = script.rstrip().splitlines()[-1]
+    assert last.startswith("exec python tools/autograde_parallel.py") and last.endswith('"$@"')
+    # the shard count is the script's --shards; its default array is every shard, 0 .. N-1
+    shards = int(re.search(r"--shards (\d+)", last).group(1))
+    assert re.search(r"^#SBATCH --array=(\S+)", script, re.M).group(1) == f"0-{shards - 1}"
+
+
+def test_the_slurm_script_says_when_it_has_no_python(tmp_path):
+    """Submitted from a course without .venv, with no python that has the course on PATH: it says what to do."""
+    result = subprocess.run(["bash", str(course.ROOT / "deploy" / "slurm" / "autograde.sbatch")], cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, capture_output=True, text=True)
+    assert result.returncode == 1 and "no Python with the course installed" in result.stderr, result.stderr
+    assert "source tools/env.sh" in result.stderr

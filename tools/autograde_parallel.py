@@ -21,15 +21,15 @@ The gradebook (course.py: db_url):
   database connection (nbgrader opens a new one for each of its Gradebooks, nbgrader#560).
 
 Shards: `--shard I/N` (I = 0 .. N-1) grades a fixed 1/N of the students (by a hash of the student id, so a shard
-grades the same students whenever it runs). In a job array the index comes from SLURM_ARRAY_TASK_ID (and the
-count from SLURM_ARRAY_TASK_COUNT), or from Kubernetes' JOB_COMPLETION_INDEX with the count given as --shards N.
-N machines that share the course folder (NFS) and one PostgreSQL gradebook grade a class together; a shard that
-died is run again and regrades its students (no duplicate rows: nbgrader updates a student's rows in place).
+grades the same students whenever it runs). In a job array the index comes from SLURM_ARRAY_TASK_ID or from
+Kubernetes' JOB_COMPLETION_INDEX, the count from --shards N (tools/shards.py). N machines that share the course
+folder (NFS) and one PostgreSQL gradebook grade a class together; a shard that died is run again and regrades its
+students (no duplicate rows: nbgrader updates a student's rows in place). Each run keeps a record in the course
+folder (tools/shard_records.py) that tools/class_status.py reads; --list prints a shard's students, grading none.
 
-    python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N]
+    python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N] [--list]
 """
 import argparse
-import hashlib
 import importlib.util
 import json
 import os
@@ -46,6 +46,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import course
+from tools.shard_records import Record
+from tools.shards import shard_of, which_shard
 
 SHARED = ("nbgrader_config.py", "course.py", "grading", "source", "release", "data")
 
@@ -61,39 +63,6 @@ def merge_flags(main):
 
 
 POOL_TIMEOUT = 120  # seconds a worker's Gradebook waits for the worker's one database connection
-
-
-# ---------------------------------------------------------------- shards
-def shard_of(student, count):
-    """The shard (0 .. count-1) that grades `student`: fixed by the id alone, whatever else is in submitted/."""
-    return int(hashlib.sha256(student.encode("utf-8")).hexdigest(), 16) % count
-
-
-def which_shard(shard=None, shards=None, env=os.environ):
-    """(index, count, where it came from) from --shard I/N, else from a job array; None: the whole class."""
-    if shard:
-        try:
-            index, count = (int(x) for x in shard.split("/"))
-        except ValueError:
-            sys.exit(f"--shard {shard}: expected I/N, e.g. --shard 0/3 (I counts from 0 to N-1)")
-        where = "--shard"
-    elif env.get("SLURM_ARRAY_TASK_ID"):
-        if not env.get("SLURM_ARRAY_TASK_COUNT"):
-            sys.exit("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT: submit with sbatch --array")
-        index = int(env["SLURM_ARRAY_TASK_ID"]) - int(env.get("SLURM_ARRAY_TASK_MIN") or 0)
-        count, where = int(env["SLURM_ARRAY_TASK_COUNT"]), "SLURM_ARRAY_TASK_ID"
-    elif env.get("JOB_COMPLETION_INDEX"):
-        if not shards:
-            sys.exit("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): pass the Job's completions as --shards N")
-        index, count, where = int(env["JOB_COMPLETION_INDEX"]), shards, "JOB_COMPLETION_INDEX"
-    elif shards:
-        sys.exit("--shards N needs the index from a job array (JOB_COMPLETION_INDEX); or use --shard I/N")
-    else:
-        return None
-    if not 0 <= index < count:
-        sys.exit(f"shard {index} of {count} ({where}): the index counts from 0 to {count - 1} (a Slurm array: "
-                 f"--array=0-{count - 1})")
-    return index, count, where
 
 
 # ---------------------------------------------------------------- PostgreSQL: before the workers, and in each worker
@@ -250,17 +219,18 @@ def merge(main, folders, students):
 
 def autograde_parallel(main=".", students=None, workers=None, timeout=None, quiet=False, shard=None):
     """Grade `students` (default: everyone in submitted/) of the course in `main`, or of them the ones of `shard`
-    (index, count); return {student: error} for the failures."""
+    (index, count); return {student: error} for the failures. A run of the class or a shard keeps a record
+    (tools/shard_records.py); a run of named students keeps none."""
     main = Path(main).resolve()
     timeout = timeout or course.student_timeout()
     url = course.db_url(main)
-    students = sorted(students or (p.name for p in (main / "submitted").iterdir() if p.is_dir()))
-    if shard is not None:
-        if shard[1] > 1 and course.is_sqlite(url):
-            sys.exit(f"shards write into one gradebook at once: set {course.DB_URL_VARIABLE} to a PostgreSQL gradebook "
-                     "(SQLite is for one writer)")
-        students = [s for s in students if shard_of(s, shard[1]) == shard[0]]
+    named, students = students, class_students(main, shard, students)
+    if shard is not None and shard[1] > 1 and course.is_sqlite(url):
+        sys.exit(f"shards write into one gradebook at once: set {course.DB_URL_VARIABLE} to a PostgreSQL gradebook "
+                 "(SQLite is for one writer)")
     if not students:
+        if not named:
+            Record(main, shard or (0, 1), students).done()
         return {}
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
     if course.is_sqlite(url) and not (main / "gradebook.db").exists():
@@ -269,6 +239,7 @@ def autograde_parallel(main=".", students=None, workers=None, timeout=None, quie
         sys.exit(course.SANDBOX_MISSING)
     if not course.is_sqlite(url):
         prepare_postgres(url, students)
+    record = None if named else Record(main, shard or (0, 1), students)
     failures, todo = {}, queue.Queue()
     for student in students:
         todo.put(student)
@@ -295,6 +266,10 @@ def autograde_parallel(main=".", students=None, workers=None, timeout=None, quie
                         log.parent.mkdir(exist_ok=True)
                         log.write_text(answer["error"]["log"], encoding="utf-8")
                         failures[student] = f"{answer['error']['message']} (log: {log})"
+                    if record and answer["error"]:
+                        record.failed(student, failures[student])
+                    elif record:
+                        record.graded(student)
                     bar.set_postfix_str(f"{student} {answer['seconds']:.0f} s" + (" FAILED" if answer["error"] else ""))
                     bar.update()
 
@@ -307,7 +282,15 @@ def autograde_parallel(main=".", students=None, workers=None, timeout=None, quie
         graded = [s for s in students if s not in failures]
         if graded and course.is_sqlite(url):  # the merge also writes the executed notebooks to autograded/
             merge(main, folders, graded)
+    if record:
+        record.done()
     return failures
+
+
+def class_students(main, shard=None, students=None):
+    """`students` (default: everyone in submitted/), or of them the ones of `shard` (index, count), sorted."""
+    students = sorted(students or (p.name for p in (Path(main) / "submitted").iterdir() if p.is_dir()))
+    return [s for s in students if shard is None or shard_of(s, shard[1]) == shard[0]]
 
 
 def main():
@@ -321,9 +304,15 @@ def main():
                         help="seconds for one student before its worker is replaced")
     parser.add_argument("--shard", metavar="I/N", help="grade shard I of N (I = 0 .. N-1); needs PostgreSQL")
     parser.add_argument("--shards", type=int, metavar="N",
-                        help="the number of shards, when the index comes from Kubernetes' JOB_COMPLETION_INDEX")
+                        help="the number of shards, when the index comes from a job array (SLURM_ARRAY_TASK_ID, "
+                             "Kubernetes' JOB_COMPLETION_INDEX)")
+    parser.add_argument("--list", action="store_true", help="print the students this run would grade; grade none")
     args = parser.parse_args()
     shard = which_shard(args.shard, args.shards)
+    if args.list:
+        students = class_students(args.course, shard and shard[:2], args.student)
+        where = f"shard {shard[0]}/{shard[1]} (from {shard[2]})" if shard else "the class"
+        return print(f"{where}: {len(students)} students: {' '.join(students)}")
     start = time.time()
     failures = autograde_parallel(args.course, args.student, args.workers, args.timeout, shard=shard and shard[:2])
     where = f"shard {shard[0]}/{shard[1]} (from {shard[2]}), " if shard else ""

@@ -12,4 +12,9 @@ debian_packages "the browser tests" chromium=chromium chromium-driver=chromedriv
 # --- in a temporary folder, a unix socket there, no TCP); the fast tier (-m "not slow") needs none.
 debian_packages "the PostgreSQL tests" postgresql="$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | tail -1)"
 # ---
+# --- Debian's Slurm: tests/test_slurm.py starts a one-node cluster of its own (tools/scratch_slurm.py: 127.0.0.1, a
+# --- slurm.conf in a temporary folder); the fast tier needs none.
+debian_packages "the Slurm tests" slurmctld=/usr/sbin/slurmctld slurmd=/usr/sbin/slurmd munge=/usr/sbin/munged \
+  slurm-client=/usr/bin/sbatch
+# ---
 exec python -m pytest tests "$@"
