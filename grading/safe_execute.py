@@ -50,7 +50,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from traitlets import Bool, Float, Integer, default
 
 import course
-from grading import lab2_grader, lab2_probe, rules, source_rules, student_runs
+from grading import lab2_grader, lab2_probe, rules_cell, source_rules, student_runs
 from grading.lab2_grader import GraderBug
 
 # What nbclient raises when the kernel, while it runs a cell, dies or stops answering: the notebook's fault.
@@ -393,8 +393,8 @@ class SafeExecute(Execute):
         for cell in nb.cells:
             if cell.cell_type == "code" and not course.is_test(cell):
                 cell.outputs = student_runs.safe_outputs(list(cell.get("outputs", [])))
-            if course.meta(cell).get("grade_id") == rules.CELL_ID:  # the rules' code, as handed out: not shown again
-                cell.source = rules.CELL_SHOWN
+            if course.meta(cell).get("grade_id") == rules_cell.CELL_ID:  # the rules' code, as handed out: not shown again
+                cell.source = rules_cell.CELL_SHOWN
                 cell.outputs = []
         if self.prestart or self.prestart is None and self._more_to_grade(resources):
             # the next notebook's kernel boots while nbgrader stores this one and reads the next
@@ -433,10 +433,10 @@ class SafeExecute(Execute):
             self._check_assign_resources(resources)
             run_sync(self._grade_test_cell)(cell, index)
             label = cell.metadata["nbgrader"]["grade_id"]
-        elif course.meta(cell).get("grade_id") == rules.CELL_ID:  # the advice's rules: silent under autograde
-            cell.source = rules.CELL_UNDER_AUTOGRADE
+        elif course.meta(cell).get("grade_id") == rules_cell.CELL_ID:  # the advice's rules: silent under autograde
+            cell.source = rules_cell.CELL_UNDER_AUTOGRADE
             cell, resources = super().preprocess_cell(cell, resources, index)
-            label = rules.CELL_ID
+            label = rules_cell.CELL_ID
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)
             label = course.meta(cell).get("grade_id") or "student code"

@@ -116,7 +116,7 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
 
 
 # names that are not parts though they are spelled like one: the notebook's experiments (its tags) and torch's ops
-NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules.py", "LIBRARY_ACTIVATIONS")}
+NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules/allowlists.py", "LIBRARY_ACTIVATIONS")}
 
 
 def test_nothing_outside_the_declarations_names_a_part():
@@ -154,7 +154,7 @@ def test_feedback_names_every_part_test_and_answer(source_nb):
 def test_each_test_cell_first_gives_the_rules_advice(source_nb):
     """Every rule that can cost points is checked in the visible tests, as advice: each test cell starts with
     lab2_rules.advise('<its grade id>', <its part's object>), from the locked rules cell (generated from
-    grading/rules.py by tools/release.py) that comes before the first answer cell."""
+    grading/rules/advice.py by tools/release.py) that comes before the first answer cell."""
     ids = [meta(c).get("grade_id") for c in source_nb.cells]
     rules_cell = source_nb.cells[ids.index("lab2_rules")]
     assert meta(rules_cell).get("locked") and ids.index("lab2_rules") < min(ids.index(p.answer) for p in parts.PARTS)
