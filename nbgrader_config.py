@@ -21,7 +21,7 @@ from nbgrader.preprocessors import ClearMarkScheme  # noqa: E402
 
 from grading.feedback import FeedbackExporter, FeedbackSummary, GetGradesAndStatus, HideHiddenTests  # noqa: E402
 from grading import pipeline  # noqa: E402
-from grading.safe_execute import refuse_without_sandbox  # noqa: E402
+from grading.kernels import refuse_without_sandbox  # noqa: E402
 import course  # noqa: E402
 
 c = get_config()  # noqa: F821

@@ -39,7 +39,7 @@ RNG_SEED = 20241127  # the kernel's global RNG before each probe: the student's 
 class GraderBug(Exception):
     """An exception in the grading process itself, wherever it is raised (a plan, a judgement, the overrule, a
     message, the outputs, the kernel's lifecycle): the grader's fault, never the student's. Only what comes from
-    the student's kernel is the notebook's (grading/safe_execute.py: NotebookFault; here: BadData, a failed test).
+    the student's kernel is the notebook's (grading/faults.py: NotebookFault; here: BadData, a failed test).
     Grading of that student stops loudly; nothing is recorded for the student."""
 
     def __init__(self, grade_id, error):

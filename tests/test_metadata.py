@@ -2,7 +2,7 @@
 import re
 
 from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
-from grading import feedback, parts, safe_execute
+from grading import feedback, hidden_tests, parts
 from grading.rubrics import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
@@ -33,7 +33,7 @@ def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
     assert len(tests) == 14
     for cell, m in tests:
         assert m.get("locked"), f"{m['grade_id']} is not locked"
-        visible, _ = safe_execute.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
+        visible, _ = hidden_tests.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
         assert "assert" in visible and "print(" in visible, f"{m['grade_id']}: no visible check that prints"
         assert m["grade_id"] in parts.TESTS, f"{m['grade_id']}: no part declares it (grading/parts/)"
 
@@ -107,7 +107,7 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
         for test in p.tests:
             cell, m = cells[test.grade_id]
             assert m["points"] == test.points, f"{test.grade_id}: {m['points']} points in the master, {test.points} declared"
-            _, call = safe_execute.split_test(cell.source, test.grade_id)
+            _, call = hidden_tests.split_test(cell.source, test.grade_id)
             assert [a.id for a in call.args[1:]] == [p.obj], f"{test.grade_id}: the hidden line does not pass {p.obj}"
             assert order.index(p.answer) < order.index(test.grade_id) and test.title and test.plan(1)["cases"]
     for question in parts.QUESTIONS:

@@ -1,12 +1,12 @@
 """Start the IPython kernel for one student's notebook inside a bubblewrap sandbox.
 
 nbgrader (outside) talks to the kernel through IPC sockets in a folder of this kernel's own
-(grading/safe_execute.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
+(grading/kernels.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
 network at all. Inside it the kernel sees:
   - the system, the Python installation and the virtual environment, read-only;
   - a private /tmp: a tmpfs of the disk budget holding its working directory (/tmp/work) and its temp
     folder (/tmp/tmp), the only places it can write, so everything it writes counts against that budget;
-  - its IPC folder (safe_execute.py takes write access to it away once the kernel is up, when run as root).
+  - its IPC folder (grading/kernels.py takes write access to it away once the kernel is up, when run as root).
 Autograde runs no experiment (grading/student_runs.py), so the kernel needs neither the submission's folder
 nor the data: the gradebook, source/, release/, data/, every student's folder and the TA's home are not
 there. No network (its own empty network namespace), its own process namespace (everything dies with the
