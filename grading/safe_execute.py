@@ -34,6 +34,7 @@ the hidden-test protocol (grading/hidden_tests.py), the graded outputs (grading/
 (grading/faults.py); this module drives them, one notebook at a time, with the notebook's state in one
 NotebookGrading.
 """
+import os
 import secrets
 import shutil
 import time
@@ -78,16 +79,17 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
     one), the trust boundary for test cells, no experiment run again, budgets of time and disk per notebook.
 
     Its limits are nbgrader settings (c.SafeExecute.<name> in nbgrader_config.py or on the command line); the
-    environment variables named in their help override the defaults (course.py: the defaults)."""
+    environment variable each one's `env` metadata names overrides its default."""
 
-    cell_timeout = Integer(help="Seconds one cell may run under autograde; a first timeout interrupts the cell, a "
-                           "second stops the notebook. Default: $LAB2_CELL_TIMEOUT or 120.").tag(config=True)
-    notebook_timeout = Float(help="Seconds of wall clock for one whole notebook under autograde. "
-                             "Default: $LAB2_NOTEBOOK_TIMEOUT or 600.").tag(config=True)
-    disk_budget_mb = Integer(help="MiB one grading kernel may write in all (the size of its private /tmp). "
-                             "Default: $LAB2_DISK_BUDGET_MB or 512.").tag(config=True)
+    # a limit's default is written in its trait; the environment variable its `env` names overrides it (README)
+    cell_timeout = Integer(120, help="Seconds one cell may run under autograde; a first timeout interrupts the cell, "
+                           "a second stops the notebook.").tag(config=True, env="LAB2_CELL_TIMEOUT")
+    notebook_timeout = Float(600.0, help="Seconds of wall clock for one whole notebook under autograde.") \
+        .tag(config=True, env="LAB2_NOTEBOOK_TIMEOUT")
+    disk_budget_mb = Integer(512, help="MiB one grading kernel may write in all (the size of its private /tmp).") \
+        .tag(config=True, env="LAB2_DISK_BUDGET_MB")
     sandbox = Bool(help="Run each student's kernel in the bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/); "
-                   "without bwrap, autograde refuses. Default: on, unless $LAB2_SANDBOX is 'off'.").tag(config=True)
+                   "without bwrap, autograde refuses; $LAB2_SANDBOX=off turns it off.").tag(config=True, env="LAB2_SANDBOX")
     kernel_memory_gb = Float(6.0, help="Address space of one sandboxed kernel, GiB (torch alone maps about "
                              "3.7 GiB).").tag(config=True)
     kernel_cpu_seconds = Integer(600, help="CPU time of one sandboxed kernel, seconds.").tag(config=True)
@@ -99,21 +101,26 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
                     "line's batch; the Formgrader grades one at a time and keeps no idle kernel); "
                     "tools/autograde_parallel.py's workers set it to True.").tag(config=True)
 
+    def _from_environment(self, name):
+        trait = self.traits()[name]
+        value = os.environ.get(trait.metadata["env"])
+        return trait.default_value if value is None else type(trait.default_value)(float(value))
+
     @default("cell_timeout")
     def _default_cell_timeout(self):
-        return course.cell_timeout()
+        return self._from_environment("cell_timeout")
 
     @default("notebook_timeout")
     def _default_notebook_timeout(self):
-        return course.notebook_timeout()
+        return self._from_environment("notebook_timeout")
 
     @default("disk_budget_mb")
     def _default_disk_budget(self):
-        return course.disk_budget_mb()
+        return self._from_environment("disk_budget_mb")
 
     @default("sandbox")
     def _default_sandbox(self):
-        return course.sandbox_on()
+        return course.sandbox_on()  # also read where no SafeExecute exists yet (the pre-convert hook)
 
     @default("timeout_func")
     def _default_timeout_func(self):
