@@ -22,31 +22,7 @@ COURSE_ID = "dl-lab2-regularization"
 
 
 # ---------------------------------------------------------------- settings: environment variables and limits
-# The defaults of the grading limits; grading/safe_execute.py makes them nbgrader settings (c.SafeExecute.*).
-def _number(name, default):
-    return float(os.environ.get(name, default))
-
-
-def cell_timeout():
-    """Seconds one cell may run under autograde; a first timeout interrupts it, a second stops the notebook."""
-    return int(_number("LAB2_CELL_TIMEOUT", 120))
-
-
-def notebook_timeout():
-    """Seconds of wall clock for one whole notebook under autograde."""
-    return _number("LAB2_NOTEBOOK_TIMEOUT", 600)
-
-
-def disk_budget_mb():
-    """Everything one grading kernel may write (the size of its tmpfs), MiB."""
-    return int(_number("LAB2_DISK_BUDGET_MB", 512))
-
-
-def student_timeout():
-    """Seconds tools/autograde_parallel.py waits for one student: the notebook's budget and nbgrader's own work."""
-    return notebook_timeout() + 300
-
-
+# The grading limits are nbgrader settings with their defaults: the traits of grading/safe_execute.py's SafeExecute.
 def sandbox_on():
     return os.environ.get("LAB2_SANDBOX", "on") != "off"
 

@@ -21,7 +21,9 @@ from nbgrader.preprocessors import ClearMarkScheme  # noqa: E402
 
 from grading.feedback import FeedbackExporter, FeedbackSummary, GetGradesAndStatus, HideHiddenTests  # noqa: E402
 from grading import pipeline  # noqa: E402
-from grading.safe_execute import refuse_without_sandbox  # noqa: E402
+from grading.kernels import refuse_without_sandbox  # noqa: E402
+# the grader's own modules load here, once, before any submission (not while the first one is graded)
+from grading.safe_execute import SafeExecute  # noqa: E402,F401
 import course  # noqa: E402
 
 c = get_config()  # noqa: F821

@@ -15,12 +15,13 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreproce
 from traitlets import Unicode
 
 import course
-from grading import csp, parts, rules
+from grading import csp, parts
+from grading.rules.scanner import GRADER_MODULES
 from grading.rubrics import is_rubric
 
 REDACTED = "[隐藏测试的内容已移除]"
-MARKERS = re.compile(rf"{course.BEGIN_HIDDEN}|{course.END_HIDDEN}|({'|'.join(rules.GRADER_MODULES)})\.\w+\([^\n]*?\)"
-                     rf"|import ({'|'.join(rules.GRADER_MODULES)})")
+MARKERS = re.compile(rf"{course.BEGIN_HIDDEN}|{course.END_HIDDEN}|({'|'.join(GRADER_MODULES)})\.\w+\([^\n]*?\)"
+                     rf"|import ({'|'.join(GRADER_MODULES)})")
 
 
 class HideHiddenTests(ClearHiddenTests):

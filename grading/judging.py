@@ -7,7 +7,8 @@ import math
 
 import torch
 
-from grading import lab2_probe, rules
+from grading import lab2_probe
+from grading.rules import allowlists
 
 FLOATING = {"torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"}
 
@@ -48,7 +49,7 @@ def dtype_name(t):
 
 
 def ran_within_rules(call, part, what, autograd_ok=True):
-    """The call ran (else: not implemented yet, or an error) and kept its part's rules (grading/rules.py): only the
+    """The call ran (else: not implemented yet, or an error) and kept its part's rules (grading/rules/allowlists.py): only the
     ops its part allows, no round trip out of torch where the part forbids it, no autograd in a derivative."""
     error = call.get("error")
     if error:
@@ -57,12 +58,12 @@ def ran_within_rules(call, part, what, autograd_ok=True):
                          f"{what} 还没有实现(抛出了 NotImplementedError)。请完成对应的 TODO 单元并重新运行它。")
         raise Failed(f"{part.name}_runtime_error", f"{what} 运行时出错:{err_text(error)}")
     if part.ops is not None:
-        allowed, allowed_text = rules.ALLOWLISTS[part.ops]
-        broken = rules.violation(allowed, call.get("ops") or [], call.get("funcs") or {}, derivative=not autograd_ok,
+        allowed, allowed_text = allowlists.ALLOWLISTS[part.ops]
+        broken = allowlists.violation(allowed, call.get("ops") or [], call.get("funcs") or {}, derivative=not autograd_ok,
                                  in_torch=part.in_torch)
         if broken:
             kind, names = broken
-            raise Failed(f"{part.name}_{rules.MISTAKES[kind]}", rules.message(kind, what, names, allowed_text))
+            raise Failed(f"{part.name}_{allowlists.MISTAKES[kind]}", allowlists.message(kind, what, names, allowed_text))
     return call
 
 

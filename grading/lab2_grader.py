@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from grading import lab2_probe, parts, rules
+from grading import lab2_probe, parts
+from grading.rules import allowlists
+from grading.rules.finding_kinds import AFTER, DERIVATIVE, FINDING_KINDS, REVIEW
 from grading.judging import BadData, Failed, Report
 
 MAX_MESSAGE_BYTES = 64 << 20   # one probe message, as text
@@ -37,7 +39,7 @@ RNG_SEED = 20241127  # the kernel's global RNG before each probe: the student's 
 class GraderBug(Exception):
     """An exception in the grading process itself, wherever it is raised (a plan, a judgement, the overrule, a
     message, the outputs, the kernel's lifecycle): the grader's fault, never the student's. Only what comes from
-    the student's kernel is the notebook's (grading/safe_execute.py: NotebookFault; here: BadData, a failed test).
+    the student's kernel is the notebook's (grading/faults.py: NotebookFault; here: BadData, a failed test).
     Grading of that student stops loudly; nothing is recorded for the student."""
 
     def __init__(self, grade_id, error):
@@ -206,26 +208,26 @@ def overrule(grade_id, cell_index, verdict, findings):
     before it holds it at 0 for a TA's review; autograd in a derivative fails it. The compared numbers stay."""
     part, _ = parts.test(grade_id)
     before = [f for f in findings if f.cell < cell_index]
-    tampering = [f for f in before if rules.FINDING_KINDS[f.kind].cost == rules.AFTER]
+    tampering = [f for f in before if FINDING_KINDS[f.kind].cost == AFTER]
     if tampering:
         first, more = tampering[0], len(tampering) - 1
-        return Verdict(False, verdict.lines, rules.FINDING_KINDS[first.kind].mistake,
+        return Verdict(False, verdict.lines, FINDING_KINDS[first.kind].mistake,
                        f"这个测试不计分:{first.where}{first.what}:`{first.code}`。改动评分内核之后运行的测试都无法被信任,"
                        f"得 0 分(在它之前运行的测试不受影响)。" + (f"另有 {more} 处类似代码。" if more else "")
                        + "请删掉这段代码后重新提交;如果你认为这是误判,请联系助教。")
-    unreadable = [f for f in before if rules.FINDING_KINDS[f.kind].cost == rules.REVIEW]
+    unreadable = [f for f in before if FINDING_KINDS[f.kind].cost == REVIEW]
     if unreadable:
         first, more = unreadable[0], len(unreadable) - 1
-        return Verdict(False, verdict.lines, rules.FINDING_KINDS[first.kind].mistake,
+        return Verdict(False, verdict.lines, FINDING_KINDS[first.kind].mistake,
                        f"这个测试暂记 0 分,等待助教复核:{first.where}{first.what}(`{first.code}`)。评分程序读不懂这样的代码,"
                        "无法确认之后的测试真正检查的是你写的代码,所以它之后的测试都交给助教:助教读过代码、确认没有问题后会"
                        "手动给回分数。" + (f"另有 {more} 处类似代码。" if more else "")
                        + "想避免复核,请把代码直接写出来(不用 exec、运行时拼出的名字、自己写出再导入的模块或 %run)。"
                        + (f"(在内核里的判定:{'通过' if verdict.passed else '未通过:' + verdict.message})"
                           if verdict.message or verdict.passed else ""))
-    autograd = [f for f in findings if rules.FINDING_KINDS[f.kind].cost == rules.DERIVATIVE and f.part == part.name]
+    autograd = [f for f in findings if FINDING_KINDS[f.kind].cost == DERIVATIVE and f.part == part.name]
     if autograd and grade_id.endswith("_derivative"):
         used = sorted(dict.fromkeys(f"{f.rule}({f.where})" for f in autograd))
-        return Verdict(False, verdict.lines, rules.FINDING_KINDS[autograd[0].kind].mistake.format(part=part.name),
-                       rules.message("autograd", f"{part.obj}.derivative", used, ""))
+        return Verdict(False, verdict.lines, FINDING_KINDS[autograd[0].kind].mistake.format(part=part.name),
+                       allowlists.message("autograd", f"{part.obj}.derivative", used, ""))
     return verdict

@@ -25,17 +25,21 @@ import numpy as _np
 import torch as _torch
 
 
-def _load_rules():
-    """grading/rules.py, next to this file (in the grading sandbox, a copy in the kernel's private folder): the
-    recorder of what student code runs, and the inputs, shared with the grader and the notebook's advice."""
-    spec = _importlib_util.spec_from_file_location("lab2_rules_for_the_probe",
-                                                   _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "rules.py"))
+RULES = ("recorder", "inputs")  # what the probe takes from grading/rules/ (the sandbox copies them with it)
+
+
+def _load_rule(name):
+    """grading/rules/<name>.py, next to this file (in the grading sandbox, a copy in the kernel's private folder): the
+    recorder of what student code runs and the inputs, shared with the grader and the notebook's advice. Loaded from
+    its file, not imported: nothing of the grader's is importable in the kernel."""
+    path = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "rules", name + ".py")
+    spec = _importlib_util.spec_from_file_location(f"lab2_{name}_for_the_probe", path)
     module = _importlib_util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-_rules = _load_rules()
+_recorder, _inputs = (_load_rule(name) for name in RULES)
 
 MIME = "application/x-lab2-probe"
 MAX_MESSAGE = 300  # characters kept of a student's exception message
@@ -62,7 +66,7 @@ _NUMPY_OK = {_torch.float16, _torch.float32, _torch.float64, _torch.bool, _torch
 
 
 # ---------------------------------------------------------------- inputs, the same here and in the grader
-materialize = _rules.materialize
+materialize = _inputs.materialize
 
 
 def digest(tensor):
@@ -73,7 +77,7 @@ def digest(tensor):
 # ---------------------------------------------------------------- what the student's code calls
 class _Collector:
     """Collects the arrays of one probe result (tensors become {"type", "dtype", "shape", "array"}) and the calls
-    of student code, recorded by one rules.Recorder for the whole plan."""
+    of student code, recorded by one Recorder (grading/rules/recorder.py) for the whole plan."""
 
     def __init__(self, recorder):
         self.arrays, self.calls, self.recorder = {}, [], recorder
@@ -227,7 +231,7 @@ COLLECTORS = {"activation": _activation, "network": _network, "function": _funct
 def collect(plan, objects):
     """Run one plan against the student's objects; return (meta, arrays), both plain data."""
     _manual_seed(_int(plan.get("rng_seed", 0)))
-    with _rules.Recorder(plan["token"]) as recorder:
+    with _recorder.Recorder(plan["token"]) as recorder:
         record = _Collector(recorder)
         meta = COLLECTORS[plan["collector"]](plan, record, *objects)
     for index, call in enumerate(record.calls):

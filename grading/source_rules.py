@@ -21,9 +21,10 @@ import re
 from dataclasses import dataclass
 
 import course
-from grading import parts, rules
+from grading import parts
+from grading.rules import finding_kinds, scanner
 
-# ---------------------------------------------------------------- the rules (grading/rules.py reads the code)
+# ---------------------------------------------------------------- the rules (grading/rules/scanner.py reads the code)
 RISKY = {"os._exit": "ends the kernel", "os.fork": "forks the kernel", "os.kill": "sends signals",
          "os.system": "runs a shell command", "subprocess": "starts processes", "socket": "opens a network connection",
          "urllib": "opens a network connection", "requests": "opens a network connection",
@@ -77,13 +78,13 @@ def scan_notebook(nb, cells=None):
         lines = source.splitlines() or [""]
         seen = set()
         derivative = part in parts.BY_NAME and parts.BY_NAME[part].derivative
-        for kind, rule, line, what in rules.scan_source(source, derivative):
+        for kind, rule, line, what in scanner.scan_source(source, derivative):
             key = (kind, rule, line)
             if key in seen:
                 continue
             seen.add(key)
             code = lines[min(max(line, 1), len(lines)) - 1].strip()[:200]
-            findings.append(Finding(kind, rule, index, line, code, what or rules.FINDING_KINDS[kind].text, part))
+            findings.append(Finding(kind, rule, index, line, code, what or finding_kinds.FINDING_KINDS[kind].text, part))
         for number, text in enumerate(source.splitlines(), 1):
             for token, why in RISKY.items():
                 if re.search(rf"(?<![\w.]){re.escape(token)}\b", text):

@@ -11,7 +11,7 @@ import nbformat
 
 from tools import submissions
 from course import is_test, meta, part
-from grading.rules import FINDING_KINDS
+from grading.rules.finding_kinds import FINDING_KINDS
 
 CORRECT, MISTAKE, POLICY, TRICK, REVIEW, TAMPER = "correct", "mistake", "policy", "trick", "review", "tamper"
 # REVIEW: code the grader cannot read; every test after it is held at 0 for a TA's review ("needs_review")

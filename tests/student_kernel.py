@@ -1,5 +1,5 @@
 """Run submissions as a student runs them: each in a plain Jupyter kernel of its own (no grading probe, no
-sandbox), the experiment cells left out; collect what each visible test's advice (grading/rules.py: advise) said.
+sandbox), the experiment cells left out; collect what each visible test's advice (grading/rules/advice.py: advise) said.
 
     python tests/student_kernel.py OUT.json NOTEBOOK ...   # {notebook: {grade id: mistake id, or "" for none}}
 """
@@ -14,9 +14,10 @@ import nbformat
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
-from grading import rules, student_runs
+from grading import student_runs
+from grading.rules import advice
 
-ADVICE = re.compile(rf"^{re.escape(rules.MARK)}(\w+): (\S+)")
+ADVICE = re.compile(rf"^{re.escape(advice.MARK)}(\w+): (\S+)")
 
 
 def advice_of(path):

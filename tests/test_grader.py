@@ -67,7 +67,7 @@ MISTAKES = [  # (grade id, the wrong code, the mistake id, text of the message)
 
 
 RULES = ("_op_not_allowed", "_leaves_torch", "_autograd", "_cuts_graph")
-MISTAKES += [  # the parts' rules (grading/rules.py), judged on what the code ran
+MISTAKES += [  # the parts' rules (grading/rules/allowlists.py), judged on what the code ran
     ("sigmoid_value", "class W(MySigmoid):\n    def __call__(self, x): return 0.5 * (1 + torch.tanh(x / 2))",
      "sigmoid_op_not_allowed", "torch.tanh"),
     ("tanh_value", "class W(MyTanh):\n    def __call__(self, x): return 2 * torch.sigmoid(2 * x) - 1",

@@ -2,7 +2,7 @@
 import re
 
 from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
-from grading import feedback, parts, safe_execute
+from grading import feedback, hidden_tests, parts
 from grading.rubrics import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
@@ -33,7 +33,7 @@ def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
     assert len(tests) == 14
     for cell, m in tests:
         assert m.get("locked"), f"{m['grade_id']} is not locked"
-        visible, _ = safe_execute.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
+        visible, _ = hidden_tests.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
         assert "assert" in visible and "print(" in visible, f"{m['grade_id']}: no visible check that prints"
         assert m["grade_id"] in parts.TESTS, f"{m['grade_id']}: no part declares it (grading/parts/)"
 
@@ -107,7 +107,7 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
         for test in p.tests:
             cell, m = cells[test.grade_id]
             assert m["points"] == test.points, f"{test.grade_id}: {m['points']} points in the master, {test.points} declared"
-            _, call = safe_execute.split_test(cell.source, test.grade_id)
+            _, call = hidden_tests.split_test(cell.source, test.grade_id)
             assert [a.id for a in call.args[1:]] == [p.obj], f"{test.grade_id}: the hidden line does not pass {p.obj}"
             assert order.index(p.answer) < order.index(test.grade_id) and test.title and test.plan(1)["cases"]
     for question in parts.QUESTIONS:
@@ -116,7 +116,7 @@ def test_every_graded_cell_has_a_complete_declaration(source_nb):
 
 
 # names that are not parts though they are spelled like one: the notebook's experiments (its tags) and torch's ops
-NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules.py", "LIBRARY_ACTIVATIONS")}
+NOT_PARTS = {("course.py", "EXPERIMENTS"), ("grading/rules/allowlists.py", "LIBRARY_ACTIVATIONS")}
 
 
 def test_nothing_outside_the_declarations_names_a_part():
@@ -154,7 +154,7 @@ def test_feedback_names_every_part_test_and_answer(source_nb):
 def test_each_test_cell_first_gives_the_rules_advice(source_nb):
     """Every rule that can cost points is checked in the visible tests, as advice: each test cell starts with
     lab2_rules.advise('<its grade id>', <its part's object>), from the locked rules cell (generated from
-    grading/rules.py by tools/release.py) that comes before the first answer cell."""
+    grading/rules/advice.py by tools/release.py) that comes before the first answer cell."""
     ids = [meta(c).get("grade_id") for c in source_nb.cells]
     rules_cell = source_nb.cells[ids.index("lab2_rules")]
     assert meta(rules_cell).get("locked") and ids.index("lab2_rules") < min(ids.index(p.answer) for p in parts.PARTS)

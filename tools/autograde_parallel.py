@@ -217,12 +217,18 @@ def merge(main, folders, students):
         sys.exit(f"writing the grades into {main / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")
 
 
+def student_timeout():
+    """Seconds to wait for one student: the notebook's budget and nbgrader's own work."""
+    from grading.safe_execute import SafeExecute  # nbgrader and torch's kernel side: only when grading
+    return SafeExecute().notebook_timeout + 300
+
+
 def autograde_parallel(main=".", students=None, workers=None, timeout=None, quiet=False, shard=None):
     """Grade `students` (default: everyone in submitted/) of the course in `main`, or of them the ones of `shard`
     (index, count); return {student: error} for the failures. A run of the class or a shard keeps a record
     (tools/shard_records.py); a run of named students keeps none."""
     main = Path(main).resolve()
-    timeout = timeout or course.student_timeout()
+    timeout = timeout or student_timeout()
     url = course.db_url(main)
     named, students = students, class_students(main, shard, students)
     if shard is not None and shard[1] > 1 and course.is_sqlite(url):
@@ -300,8 +306,8 @@ def main():
     parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel workers (default: cores)")
     parser.add_argument("--student", nargs="*", help="only these students (default: all in submitted/)")
-    parser.add_argument("--timeout", type=float, default=course.student_timeout(),
-                        help="seconds for one student before its worker is replaced")
+    parser.add_argument("--timeout", type=float, help="seconds for one student before its worker is replaced "
+                        "(default: the notebook's time budget, c.SafeExecute.notebook_timeout, and 300 s for nbgrader)")
     parser.add_argument("--shard", metavar="I/N", help="grade shard I of N (I = 0 .. N-1); needs PostgreSQL")
     parser.add_argument("--shards", type=int, metavar="N",
                         help="the number of shards, when the index comes from a job array (SLURM_ARRAY_TASK_ID, "

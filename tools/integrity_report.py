@@ -11,13 +11,14 @@ import argparse
 import re
 from pathlib import Path
 
-from grading import rules, sanitize, source_rules  # the rules autograde applies, outside the kernel
+from grading import sanitize, source_rules  # the rules autograde applies, outside the kernel
+from grading.rules import finding_kinds
 import course
 
 BLOCKED_ERRORS = re.compile(r"PermissionError|Read-only file system|Network is unreachable|ConnectionRefusedError|"
                             r"BlockingIOError|Resource temporarily unavailable|MemoryError|CellTimeoutError|"
                             r"KeyboardInterrupt|GradingStopped")
-# how each kind of source finding reads, and what it cost: declared with the kind (grading/rules.py: FINDING_KINDS)
+# how each kind of source finding reads, and what it cost: declared with the kind (grading/rules/finding_kinds.py: FINDING_KINDS)
 FIRST = ("unreadable code", "grading stopped")  # what waits for the TA: listed first
 
 
@@ -48,7 +49,7 @@ def check_submission(submitted, release, autograded):
     code = recorded if recorded is not None else [f.as_dict() for f in source_rules.scan_notebook(submitted)]
     for f in code:
         cell = submitted.cells[f["cell"]] if f["cell"] < len(submitted.cells) else None
-        kind = rules.FINDING_KINDS.get(f["kind"])
+        kind = finding_kinds.FINDING_KINDS.get(f["kind"])
         label = kind.report.format(rule=f["rule"], what=f["what"]) if kind else f["kind"]
         findings.append((label, f"{where(cell, f['cell'])}, line {f['line']}: {f['code']}"))
     if autograded is not None:

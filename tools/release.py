@@ -6,24 +6,28 @@
 
 All three work on the course in the current folder, or on --course DIR.
 source/lab2_regularization/lab2_regularization.ipynb is the one file to edit; the other two are generated. One
-cell of the master is generated too: the rules cell (grade id lab2_rules), a copy of grading/rules.py with what the
-visible tests' advice needs from the parts' declarations; this command rewrites it before generating the release.
+cell of the master is generated too: the rules cell (grade id lab2_rules), the visible tests' advice
+(grading/rules/advice.py and the modules it imports, bundled) with what it needs from the parts' declarations, its
+source hidden; this command rewrites it before generating the release.
 """
 import argparse
+import ast
+import base64
 import sys
 import tempfile
-import textwrap
+import zlib
 from pathlib import Path
 
 import course
-from grading import parts, rules
+from grading import parts, rules_cell
+from grading.rules import advice
 
-RULES_CELL = rules.CELL_ID  # the grade id of the generated rules cell
+RULES_CELL = rules_cell.CELL_ID  # the grade id of the generated rules cell
 ADVICE_SEED = 20241127     # the advice's own inputs (the grader draws new ones every run)
 
 
 def advice_data():
-    """grade id -> what the advice needs to apply the grader's rules to one test (grading/rules.py: advise)."""
+    """grade id -> what the advice needs to apply the grader's rules to one test (grading/rules/advice.py: advise)."""
     data = {}
     for part in parts.PARTS:
         for test in part.tests:
@@ -36,37 +40,69 @@ def advice_data():
     return data
 
 
-def literal(data):
-    """The advice's data as a Python literal, one test to a line."""
-    return "{\n" + "".join(f"    {key!r}: {value!r},\n" for key, value in data.items()) + "}"
+def advice_modules(folder):
+    """[(name, source)] of grading/rules/advice.py and the modules it imports (relatively), each after those it
+    imports: what the rules cell holds, and nothing else of the grader."""
+    package = Path(folder) / "grading" / "rules"
+    order = []
+
+    def visit(name):
+        if name in (n for n, _ in order):
+            return
+        source = (package / f"{name}.py").read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                for imported in [node.module] if node.module else [a.name for a in node.names]:
+                    visit(imported)
+        order.append((name, source))
+
+    visit("advice")
+    return order
+
+
+LOADER = """def _lab2_rules(bundle):
+    import ast, base64, sys, types, zlib
+    modules, data = ast.literal_eval(zlib.decompress(base64.b64decode(bundle)).decode())
+    package = sys.modules["lab2_rules"] = types.ModuleType("lab2_rules")
+    package.__path__ = []
+    for name, source in modules:  # grading/rules/: the advice and the modules it imports, each after its imports
+        module = sys.modules["lab2_rules." + name] = types.ModuleType("lab2_rules." + name)
+        module.__package__ = "lab2_rules"
+        exec(compile(source, "lab2_rules/" + name + ".py", "exec"), module.__dict__)
+        setattr(package, name, module)
+    package.advice.ADVICE.update(data)
+    return package.advice
+"""
 
 
 def rules_cell_source(folder):
-    """The rules cell: grading/rules.py as it is, inside a function (its names stay out of the student's), with the
-    advice's data."""
-    code = (Path(folder) / "grading" / "rules.py").read_text(encoding="utf-8")
-    assert "\'\'\'" not in code, "grading/rules.py must not hold three single quotes"
-    return (f"{rules.CELL_MARK}(由 tools/release.py 从 grading/rules.py 生成,请勿修改)----\n"
+    """The rules cell: a few lines that load the advice's modules (grading/rules/, as they are) and its data from
+    one compressed literal, as a package of the student's kernel (lab2_rules); the cell's source is hidden."""
+    bundle = repr((advice_modules(folder), advice_data())).encode("utf-8")
+    packed = base64.b64encode(zlib.compress(bundle, 9)).decode("ascii")
+    return (f"{advice.CELL_MARK}(由 tools/release.py 从 grading/rules/ 生成,请勿修改)----\n"
             "# 每个测试单元先运行 lab2_rules.advise(...):它用评分程序的同一份规则提示你,这一部分的代码是否用了不允许的\n"
             "# 运算、把数据移出了 torch、在导数里用了自动求导,或者写了评分程序读不懂、要交给助教复核的代码。这里只是\n"
-            "# 提示;评分时在内核之外、用同样的规则判定。展开这个单元就能读到全部规则。\n"
-            "import types\n\n\n"
-            "def _lab2_rules(advice):\n" + textwrap.indent(code, "    ") +
-            "    ADVICE.update(advice)\n"
-            "    return types.SimpleNamespace(**{k: v for k, v in locals().items() if not k.startswith('__')})\n\n\n"
-            f"lab2_rules = _lab2_rules({literal(advice_data())})\n"
+            "# 提示;评分时在内核之外、用同样的规则判定。\n"
+            + LOADER + "\n\n"
+            f"lab2_rules = _lab2_rules({packed!r})\n"
             "del _lab2_rules\n")
 
 
+def rules_cell_fresh(cell, folder):
+    """Whether the master's rules cell is as generated: its source, and its source hidden."""
+    return cell.source == rules_cell_source(folder) and cell.metadata.get("jupyter", {}).get("source_hidden") is True
+
+
 def write_rules_cell(folder):
-    """Rewrite the master's rules cell from grading/rules.py and the declarations; True when it changed."""
+    """Rewrite the master's rules cell from grading/rules/ and the declarations; True when it changed."""
     path = course.source_nb(folder)
     nb = course.read(path)
     cell = next(c for c in nb.cells if course.meta(c).get("grade_id") == RULES_CELL)
-    fresh = rules_cell_source(folder)
-    if cell.source == fresh:
+    if rules_cell_fresh(cell, folder):
         return False
-    cell.source = fresh
+    cell.source = rules_cell_source(folder)
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
     import nbformat
     nbformat.write(nb, str(path))
     return True
@@ -77,7 +113,7 @@ def check(folder):
     folder = Path(folder).resolve()
     stale = []
     cell = next(c for c in course.read(course.source_nb(folder)).cells if course.meta(c).get("grade_id") == RULES_CELL)
-    if cell.source != rules_cell_source(folder):
+    if not rules_cell_fresh(cell, folder):
         stale.append(f"the master's rules cell ({RULES_CELL})")
     with tempfile.TemporaryDirectory() as tmp:
         fresh = course.release_nb(course.copy_course(Path(tmp), src=folder)).read_bytes()
@@ -105,7 +141,7 @@ def main():
         print("release/ and the root copy match source/")
     else:
         if write_rules_cell(folder):
-            print(f"rewrote the master's rules cell ({RULES_CELL}) from grading/rules.py")
+            print(f"rewrote the master's rules cell ({RULES_CELL}) from grading/rules/")
         release = course.generate_release(folder)
         print(f"wrote {release.relative_to(folder)} and {course.NOTEBOOK}")
 

@@ -1,7 +1,7 @@
 """The grading limits are nbgrader settings: the traits of grading.safe_execute.SafeExecute (and zip_collect's budgets,
 the traits of grading.zip_budget.BudgetedExtractor), set in
 nbgrader_config.py (c.SafeExecute.<name> = ...), on nbgrader's command line (--SafeExecute.<name>=...), or by
-the environment variable their help names. This prints them with their help and defaults.
+the environment variable their trait names (its `env`). This prints them with their help and defaults.
 
     python tools/settings.py              # every setting, its default and its help
     python tools/settings.py --markdown   # the README's table (tests/test_settings.py checks it is the same)
@@ -11,13 +11,11 @@ nbgrader_config.py, so it cannot know the course's preprocessors.)
 """
 import argparse
 import os
-import re
 from unittest import mock
 
 from grading.safe_execute import SafeExecute
 from grading.zip_budget import BudgetedExtractor
 
-ENV = re.compile(r"\$(LAB2_\w+)")
 
 
 CLASSES = (SafeExecute, BudgetedExtractor)  # autograde's limits; zip_collect's budgets
@@ -31,8 +29,7 @@ def settings(cls=SafeExecute):
     rows = []
     for name, trait in sorted(cls.class_own_traits(config=True).items()):
         help_text = " ".join(trait.help.split())
-        env = ENV.search(help_text)
-        rows.append((name, getattr(defaults, name), env.group(1) if env else "", help_text))
+        rows.append((name, getattr(defaults, name), trait.metadata.get("env", ""), help_text))
     return rows
 
 
@@ -41,7 +38,7 @@ def markdown():
     for cls in CLASSES:
         lines = [f"| setting (`c.{cls.__name__}.…`) | default | environment | what it does |", "| --- | --- | --- | --- |"]
         for name, default, env, help_text in settings(cls):
-            what = re.sub(r"\s*Default[^.]*\.\s*$", "", help_text) if env else help_text
+            what = help_text
             lines.append(f"| `{name}` | {'auto' if default is None else default} | {f'`{env}`' if env else ''} | {what} |")
         tables.append("\n".join(lines))
     return "\n\n".join(tables)
@@ -56,7 +53,7 @@ def main():
     for cls in CLASSES:
         for name, default, env, help_text in settings(cls):
             print(f"--{cls.__name__}.{name}=<{type(default).__name__}>  (default: {default})")
-            print(f"    {help_text}\n")
+            print(f"    {help_text}" + (f" (environment: ${env})" if env else "") + "\n")
 
 
 if __name__ == "__main__":

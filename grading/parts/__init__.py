@@ -41,7 +41,7 @@ class Part:
     answer: str         # the grade id of its answer cell
     obj: str            # the name the hidden tests pass to the probe: "MyReLU"
     tests: tuple        # its Tests, in notebook order
-    ops: str = None             # the allowlist of ops its code may run (a key of grading/rules.py's ALLOWLISTS);
+    ops: str = None             # the allowlist of ops its code may run (a key of grading/rules/allowlists.py's ALLOWLISTS);
                                 # None: no rule (Network.forward is graded with an activation the grader knows)
     in_torch: bool = False      # its data must stay in torch (no .numpy(), .tolist(), Python number per element)
     derivative: bool = False    # its code holds a derivative (no autograd there)

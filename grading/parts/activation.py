@@ -7,7 +7,8 @@ derivative, the derivative's value at 0, the library's names, the points and the
 import math
 from functools import partial
 
-from grading import judging, rules
+from grading import judging
+from grading.rules import allowlists
 from grading.judging import Failed
 from grading.parts import Part, Test
 
@@ -80,9 +81,9 @@ def judge_value(part, plan, meta, arrays, compared, *, reference, overflows):
         if case.get("backward"):
             grad = call.get("grad")
             grad = judging.tensor(grad, arrays, part.name, f"{what} 对 x 的梯度", like=x) if grad else None
-            why = call.get("backward_error") or rules.graph_mistake(x, call["out"].get("requires_grad"), grad, reference)
+            why = call.get("backward_error") or allowlists.graph_mistake(x, call["out"].get("requires_grad"), grad, reference)
             if why:
-                raise Failed(f"{part.name}_cuts_graph", rules.graph_message(what, why))
+                raise Failed(f"{part.name}_cuts_graph", allowlists.graph_message(what, why))
             compared(f"{what}:梯度能传回输入 x,与导数一致")
             continue
         if not judging.unchanged(call, x):

@@ -1,12 +1,12 @@
 """Start the IPython kernel for one student's notebook inside a bubblewrap sandbox.
 
 nbgrader (outside) talks to the kernel through IPC sockets in a folder of this kernel's own
-(grading/safe_execute.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
+(grading/kernels.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
 network at all. Inside it the kernel sees:
   - the system, the Python installation and the virtual environment, read-only;
   - a private /tmp: a tmpfs of the disk budget holding its working directory (/tmp/work) and its temp
     folder (/tmp/tmp), the only places it can write, so everything it writes counts against that budget;
-  - its IPC folder (safe_execute.py takes write access to it away once the kernel is up, when run as root).
+  - its IPC folder (grading/kernels.py takes write access to it away once the kernel is up, when run as root).
 Autograde runs no experiment (grading/student_runs.py), so the kernel needs neither the submission's folder
 nor the data: the gradebook, source/, release/, data/, every student's folder and the TA's home are not
 there. No network (its own empty network namespace), its own process namespace (everything dies with the
@@ -23,6 +23,7 @@ import tempfile
 FIRST_UID = 100000  # as root, each kernel runs as a uid of its own: FIRST_UID + the launcher's pid
 WORK, TMPDIR = "/tmp/work", "/tmp/tmp"  # the kernel's working directory and temp folder, both in its tmpfs
 GRADING = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+PROBE_RULES = ("recorder.py", "inputs.py")  # grading/rules/ files the probe loads (grading/lab2_probe.py: RULES)
 # The limits are nbgrader settings of SafeExecute (c.SafeExecute.disk_budget_mb, kernel_memory_gb, ...), which
 # passes them here as LAB2_LIMITS; grading needs about 1 GB and a few seconds of CPU.
 RLIMITS = {"address_space_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
@@ -64,7 +65,9 @@ def main():
     private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
     shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
     shutil.copyfile(os.path.join(grading, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
-    shutil.copyfile(os.path.join(grading, "rules.py"), os.path.join(private, "rules.py"))  # the probe's recorder
+    os.mkdir(os.path.join(private, "rules"))
+    for name in PROBE_RULES:  # the probe's recorder and inputs
+        shutil.copyfile(os.path.join(grading, "rules", name), os.path.join(private, "rules", name))
     shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
     if as_root:
         for root, dirs, files in os.walk(ipc_dir):

@@ -1,0 +1,151 @@
+"""The student's kernel and its sandbox: one fresh kernel per notebook, in an IPC folder of its own (the bubblewrap
+sandbox of grading/jupyter/kernels/lab2-sandbox/ unless the sandbox is off), started while nbgrader stores the
+previous notebook when more are to come; refused without bwrap; shut down with its folder when its notebook is done
+(and at exit, the warm one)."""
+import atexit
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from typing import NamedTuple
+
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.utils import run_sync
+
+import course
+
+KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
+
+
+class SandboxMissing(SystemExit):
+    """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
+
+
+def refuse_without_sandbox(**_):
+    """nbgrader's pre-convert hook of autograde (nbgrader_config.py): stop before a submission or the gradebook is
+    touched when the sandbox is on and bwrap is missing (SafeExecute checks again when it starts a kernel)."""
+    if course.sandbox_on() and shutil.which("bwrap") is None:
+        raise SandboxMissing(course.SANDBOX_MISSING)
+
+
+class Kernel(NamedTuple):
+    """A started kernel: its manager, its folder (working directory, and IPC sockets when sandboxed), and when it
+    was started (time.monotonic())."""
+    km: object
+    folder: str
+    started: float
+
+
+_warm = {}  # the next notebook's kernel, started while nbgrader stores the previous notebook
+_ipc = []   # this process's folder of kernel IPC folders, made on first use
+
+
+@atexit.register
+def _shutdown_warm():
+    for kernel in _warm.values():
+        try:
+            run_sync(kernel.km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        shutil.rmtree(kernel.folder, ignore_errors=True)
+    _warm.clear()
+    for folder in _ipc:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def ipc_folder():
+    """A new folder for one sandboxed kernel's sockets, seen by that kernel only."""
+    if not _ipc:
+        _ipc.append(tempfile.mkdtemp(prefix="lab2-kernels-"))
+    return tempfile.mkdtemp(prefix="k", dir=_ipc[0])
+
+
+def sandbox_tmp(km):
+    """(bytes used, bytes in all) of the sandbox's /tmp, seen from outside through /proc; None if not visible."""
+    try:
+        pid = km.provisioner.process.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            child = f.read().split()[0]
+        stat = os.statvfs(f"/proc/{child}/root/tmp")
+    except (AttributeError, OSError, IndexError):
+        return None
+    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize
+
+
+class SandboxedKernels:
+    """SafeExecute's kernels (a mixin of nbclient's NotebookClient, through nbgrader's Execute): starting one,
+    taking the warm one, and closing it. Uses SafeExecute's settings (sandbox, the kernel_* limits, prestart)."""
+
+    def limits(self):
+        """What the sandbox's launcher enforces (grading/jupyter/kernels/lab2-sandbox/launch.py reads LAB2_LIMITS)."""
+        return {"disk_bytes": self.disk_budget_mb << 20, "address_space_bytes": int(self.kernel_memory_gb * (1 << 30)),
+                "cpu_seconds": self.kernel_cpu_seconds, "processes": self.kernel_processes,
+                "file_bytes": self.kernel_file_mb << 20}
+
+    def _sandboxed(self):
+        return self.sandbox
+
+    async def _async_new_kernel(self):
+        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
+        options, env = {}, dict(os.environ)
+        if self._sandboxed():  # the sandboxed kernel, its sockets in a folder that no other kernel sees
+            if shutil.which("bwrap") is None:
+                raise SandboxMissing(course.SANDBOX_MISSING)
+            folder = ipc_folder()
+            name = "lab2-sandbox"
+            options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
+                       "kernel_spec_manager": KernelSpecManager(kernel_dirs=[KERNELS])}
+            env["LAB2_LIMITS"] = json.dumps(self.limits())
+        else:
+            folder = tempfile.mkdtemp(prefix="lab2-kernel-")
+        km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
+        started = time.monotonic()
+        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
+        # a kernel that fails is recorded in its notebook and in the integrity report
+        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env)
+        return Kernel(km, folder, started)
+
+    _new_kernel = run_sync(_async_new_kernel)
+
+    def take_kernel(self):
+        """This notebook's kernel: the warm one if it is still alive, else a new one."""
+        kernel = _warm.pop("next", None) or self._new_kernel()
+        if not run_sync(kernel.km.is_alive)():  # a warm kernel that died waiting: not this student's fault
+            shutil.rmtree(kernel.folder, ignore_errors=True)
+            kernel = self._new_kernel()
+        return kernel
+
+    def warm_next(self, resources):
+        """Start the next notebook's kernel now, when another notebook follows (it boots while nbgrader stores this
+        one and reads the next)."""
+        if self.prestart or self.prestart is None and self._more_to_grade(resources):
+            _warm["next"] = self._new_kernel()
+
+    def _more_to_grade(self, resources):
+        """Whether this nbgrader run grades another submission after this one (nbgrader's converter is the parent
+        of the exporter that made this preprocessor; its `assignments` are the submissions of this run)."""
+        converter = getattr(self.parent, "parent", None)
+        student = (resources or {}).get("nbgrader", {}).get("student")
+        folders = sorted(getattr(converter, "assignments", None) or {})
+        mine = [i for i, folder in enumerate(folders) if student and os.path.basename(os.path.dirname(folder)) == student]
+        return bool(mine) and mine[-1] < len(folders) - 1
+
+    def kernel_ready(self, kernel):
+        """Once the kernel answers (nbclient's on_notebook_start): as root, its IPC folder is taken back, so that all
+        it can write is its own tmpfs (the disk budget)."""
+        if self._sandboxed() and os.geteuid() == 0:
+            os.chown(kernel.folder, 0, 0)
+            os.chmod(kernel.folder, 0o755)
+
+    def close_kernel(self, kernel):
+        try:
+            if getattr(self, "kc", None) is not None:
+                self.kc.stop_channels()
+                self.kc = None
+            run_sync(kernel.km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        shutil.rmtree(kernel.folder, ignore_errors=True)

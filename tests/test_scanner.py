@@ -1,0 +1,49 @@
+"""grading/rules/scanner.py: what reading one cell's source finds, by kind."""
+from grading.rules.finding_kinds import FINDING_KINDS
+from grading.rules.scanner import constant_string, scan_source
+
+
+def kinds(source, derivative=False):
+    return [(kind, rule) for kind, rule, _, _ in scan_source(source, derivative)]
+
+
+def test_honest_code_finds_nothing():
+    assert kinds("import torch\nimport numpy as np\nx = torch.where(torch.randn(3) > 0, 1.0, 0.0)\nprint(x)\n"
+                 "%matplotlib inline\n") == []
+
+
+def test_tampering_with_the_kernel():
+    assert ("tampering", "trace_hook") in kinds("import sys\nsys.settrace(None)")
+    assert ("tampering", "grader_module") in kinds("import lab2_probe")
+    assert ("tampering", "ipython_hook") in kinds("get_ipython().events.register('pre_run_cell', print)")
+
+
+def test_code_the_grader_cannot_read_goes_to_review():
+    assert kinds("exec(code)") == [("unreadable_code", "exec")]
+    assert kinds("import torch\nf = getattr(torch, 're' + name)") == [("unreadable_code", "name")]
+    assert kinds("%run other.py") == [("unreadable_code", "magic")]
+    assert kinds("exec('import sys; sys.settrace(None)')") == [("tampering", "trace_hook")]  # its code is read
+
+
+def test_autograd_counts_only_in_a_derivative():
+    source = "def derivative(self, x):\n    return torch.autograd.grad(y, x)"
+    assert ("autograd", "torch.autograd") in kinds(source, derivative=True)
+    assert not any(kind == "autograd" for kind, _ in kinds(source))
+
+
+def test_a_cell_that_does_not_parse_and_one_too_deep():
+    [(kind, rule, line, _)] = scan_source("x = 1\ny = (")
+    assert (kind, rule, line) == ("syntax", "syntax_error", 2)
+    assert kinds("x = " + "-" * 3000 + "1") == [("unreadable_code", "too_deep")]
+
+
+def test_constant_strings_are_read_through_joins_and_f_strings():
+    import ast
+    assert constant_string(ast.parse("'re' + 'lu'").body[0].value) == "relu"
+    assert constant_string(ast.parse("''.join(['re', 'lu'])").body[0].value) == "relu"
+    assert constant_string(ast.parse("name + 'lu'").body[0].value) is None
+
+
+def test_every_kind_found_is_declared():
+    found = kinds("import sys\nsys.settrace(None)\nexec(x)\nimport torch\ntorch.relu = abs\ndef rel_error(a, b): pass")
+    assert {kind for kind, _ in found} <= set(FINDING_KINDS)
