@@ -50,7 +50,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from traitlets import Bool, Float, Integer, default
 
 import course
-from grading import lab2_grader, lab2_probe, rules, source_rules, student_runs
+from grading import lab2_grader, lab2_probe, rules, source_rules, student_runs, zygote
 from grading.lab2_grader import GraderBug
 
 # What nbclient raises when the kernel, while it runs a cell, dies or stops answering: the notebook's fault.
@@ -255,6 +255,14 @@ class SafeExecute(Execute):
                     "line's batch; the Formgrader grades one at a time and keeps no idle kernel); "
                     "tools/autograde_parallel.py's workers set it to True.").tag(config=True)
 
+    zygote = Bool(help="Fork each sandboxed kernel from this process's kernel zygote (grading/zygote.py: torch and "
+                  "ipykernel imported once, a fresh sandbox per notebook) instead of starting a new Python per notebook. "
+                  "Default: on when grading as root in the sandbox, unless $LAB2_ZYGOTE is 'off'.").tag(config=True)
+
+    @default("zygote")
+    def _default_zygote(self):
+        return zygote.available()
+
     @default("cell_timeout")
     def _default_cell_timeout(self):
         return course.cell_timeout()
@@ -319,6 +327,8 @@ class SafeExecute(Execute):
             options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
                        "kernel_spec_manager": KernelSpecManager(kernel_dirs=[KERNELS])}
             env["LAB2_LIMITS"] = json.dumps(self.limits())
+            if self.zygote:  # issue 25's hook: the same sandbox, forked by the zygote (grading/zygote.py)
+                name = zygote.kernel_name()
         else:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
