@@ -15,6 +15,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
 
 import course
+from grading import zygote
 
 KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
 
@@ -98,6 +99,8 @@ class SandboxedKernels:
             options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
                        "kernel_spec_manager": KernelSpecManager(kernel_dirs=[KERNELS])}
             env["LAB2_LIMITS"] = json.dumps(self.limits())
+            if self.zygote:  # the same sandbox, forked by this process's zygote (grading/zygote.py)
+                name = zygote.kernel_name()
         else:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)

@@ -46,7 +46,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, default
 
 import course
-from grading import lab2_grader, rules_cell, source_rules, student_runs
+from grading import lab2_grader, rules_cell, source_rules, student_runs, zygote
 from grading.budgets import Budgets
 from grading.faults import KERNEL_FAULTS, KernelFault, NotebookFault, mark_unrun
 from grading.hidden_tests import probe_message, probe_request, split_test
@@ -90,6 +90,10 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         .tag(config=True, env="LAB2_DISK_BUDGET_MB")
     sandbox = Bool(help="Run each student's kernel in the bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/); "
                    "without bwrap, autograde refuses; $LAB2_SANDBOX=off turns it off.").tag(config=True, env="LAB2_SANDBOX")
+    zygote = Bool(help="Fork each sandboxed kernel from this process's kernel zygote (grading/zygote.py: torch and "
+                  "ipykernel imported once, a fresh sandbox per notebook) instead of starting a new Python per notebook; "
+                  "on when grading as root in the sandbox; $LAB2_ZYGOTE=off turns it off.") \
+        .tag(config=True, env="LAB2_ZYGOTE")
     kernel_memory_gb = Float(6.0, help="Address space of one sandboxed kernel, GiB (torch alone maps about "
                              "3.7 GiB).").tag(config=True)
     kernel_cpu_seconds = Integer(600, help="CPU time of one sandboxed kernel, seconds.").tag(config=True)
@@ -121,6 +125,10 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
     @default("sandbox")
     def _default_sandbox(self):
         return course.sandbox_on()  # also read where no SafeExecute exists yet (the pre-convert hook)
+
+    @default("zygote")
+    def _default_zygote(self):
+        return zygote.available()
 
     @default("timeout_func")
     def _default_timeout_func(self):

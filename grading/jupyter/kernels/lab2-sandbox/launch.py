@@ -40,6 +40,51 @@ def folders_above(binds):
     return [x for p in above for x in ("--perms", "0755", "--dir", p)]
 
 
+def prepare(connection_file, ipc_dir, uid):
+    """A private folder for this kernel: its connection file and a copy of the hidden tests' probe (the grader
+    itself never enters the kernel). The startup file deletes the folder once the probe is loaded, before any
+    student code runs. As root (uid given), the kernel's uid owns its IPC folder."""
+    private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
+    shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
+    shutil.copyfile(os.path.join(GRADING, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
+    os.mkdir(os.path.join(private, "rules"))
+    for name in PROBE_RULES:  # the probe's recorder and inputs
+        shutil.copyfile(os.path.join(GRADING, "rules", name), os.path.join(private, "rules", name))
+    shutil.copytree(os.path.join(GRADING, "ipython"), os.path.join(private, "ipython"))
+    if uid is not None:
+        for root, dirs, files in os.walk(ipc_dir):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.chown(name, uid, uid)
+    return private
+
+
+def system_binds():
+    """The system, the Python installation and the virtual environment, read-only."""
+    binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(top):
+            binds += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            binds += ["--ro-bind", top, top]
+    for path in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
+        if not path.startswith("/usr"):
+            binds += ["--ro-bind", path, path]
+    return binds
+
+
+def base_env():
+    """The environment every kernel starts with (the zygote's too): nothing of the grader's."""
+    env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    env.update(HOME="/tmp", USER="student", TMPDIR=TMPDIR, MPLCONFIGDIR=f"{TMPDIR}/matplotlib",
+               XDG_CACHE_HOME=f"{TMPDIR}/cache")
+    return env
+
+
+def kernel_env(private):
+    return dict(base_env(), IPYTHONDIR=os.path.join(private, "ipython"),
+                LAB2_PROBE=os.path.join(private, "lab2_probe.py"), LAB2_PRIVATE=private)
+
+
 def main():
     args = sys.argv[1:]
     connection_file = args[args.index("-f") + 1]
@@ -53,40 +98,13 @@ def main():
         limits = json.loads(os.environ["LAB2_LIMITS"])
     except (KeyError, ValueError):
         sys.exit("lab2-sandbox: no LAB2_LIMITS; this kernel is started by grading/safe_execute.py (nbgrader autograde)")
-    grading = GRADING
     as_root = os.geteuid() == 0
     # The process limit counts per uid: with a uid per kernel, one student's fork bomb cannot use up
     # another kernel's processes. The launcher's pid is unique while its kernel runs (bwrap replaces it).
     uid = FIRST_UID + os.getpid()
-
-    # A private folder for this kernel: its connection file and a copy of the hidden tests' probe (the grader
-    # itself never enters the kernel). The startup file deletes the folder once the probe is loaded, before any
-    # student code runs.
-    private = tempfile.mkdtemp(prefix="k-", dir=ipc_dir)
-    shutil.copyfile(connection_file, os.path.join(private, "connection.json"))
-    shutil.copyfile(os.path.join(grading, "lab2_probe.py"), os.path.join(private, "lab2_probe.py"))
-    os.mkdir(os.path.join(private, "rules"))
-    for name in PROBE_RULES:  # the probe's recorder and inputs
-        shutil.copyfile(os.path.join(grading, "rules", name), os.path.join(private, "rules", name))
-    shutil.copytree(os.path.join(grading, "ipython"), os.path.join(private, "ipython"))
-    if as_root:
-        for root, dirs, files in os.walk(ipc_dir):
-            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-                os.chown(name, uid, uid)
-
-    binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
-        if os.path.islink(top):
-            binds += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            binds += ["--ro-bind", top, top]
-    for path in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
-        if not path.startswith("/usr"):
-            binds += ["--ro-bind", path, path]
-    env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
-    env.update(HOME="/tmp", USER="student", TMPDIR=TMPDIR, MPLCONFIGDIR=f"{TMPDIR}/matplotlib",
-               XDG_CACHE_HOME=f"{TMPDIR}/cache", IPYTHONDIR=os.path.join(private, "ipython"),
-               LAB2_PROBE=os.path.join(private, "lab2_probe.py"), LAB2_PRIVATE=private)
+    private = prepare(connection_file, ipc_dir, uid if as_root else None)
+    binds = system_binds()
+    env = kernel_env(private)
     setenv = [x for k, v in env.items() for x in ("--setenv", k, v)]
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", os.path.join(private, "connection.json"), *extra]
     if as_root:  # bwrap mounts as root; inside, the kernel gives up root for its own uid

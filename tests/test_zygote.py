@@ -1,0 +1,233 @@
+"""The kernel zygote (grading/zygote.py): attacks on the fork itself, through real sandboxed kernels that
+SafeExecute starts (its own _new_kernel, the zygote on). Every child is its own process in its own namespaces under
+its own uid: nothing one student's kernel does reaches a sibling, the next child or the zygote. (The whole attack
+corpus through the zygote: tests/test_sandbox.py and tests/test_corpus.py, which grade with the zygote on.)"""
+import json
+import os
+import shutil
+import signal
+import time
+
+import nbformat
+import pytest
+from jupyter_core.utils import run_sync
+
+from grading import kernels as kernel_lifecycle, safe_execute, zygote
+from grading.lab2_grader import GraderBug
+from grading.safe_execute import SafeExecute
+
+pytestmark = [pytest.mark.slow,  # starts a zygote (torch's import, once) and a dozen kernels: about 30 s
+              pytest.mark.skipif(not zygote.available() or shutil.which("bwrap") is None,
+                                 reason="the zygote needs root and bubblewrap (CI has both)")]
+
+
+# what the zygote and a kernel must not see of the course: its code (the grader, this zygote's own script), its data
+COURSE_FILES = [safe_execute.__file__, zygote.__file__, zygote.SERVER,
+                os.path.join(os.path.dirname(zygote.SERVER), "kernel.json")]
+
+
+class Kernel:
+    """A grading kernel as SafeExecute starts it: sandboxed, forked by the zygote."""
+
+    def __init__(self):
+        grader = SafeExecute(zygote=True, extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient's
+        grader.nb = nbformat.v4.new_notebook()
+        self.km, self.folder, _ = grader._new_kernel()
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        run_sync(self.kc.wait_for_ready)(timeout=120)
+
+    def run(self, code, timeout=60):
+        """What the cell printed (stdout), or raises AssertionError with the kernel's error."""
+        out, errors = [], []
+
+        def hook(msg):
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+        run_sync(self.kc.execute_interactive)(code, timeout=timeout, output_hook=hook)
+        assert not errors, errors
+        return "".join(out)
+
+    def value(self, expression):
+        return json.loads(self.run(f"import json as _j; print('\\n@@' + _j.dumps({expression}))").rsplit("\n@@", 1)[1])
+
+    @property
+    def holder(self):
+        return self.km.provisioner.process.pid
+
+    def alive(self):
+        return run_sync(self.km.is_alive)()
+
+    def close(self):
+        self.kc.stop_channels()
+        run_sync(self.km.shutdown_kernel)(now=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture
+def kernels():
+    started = []
+
+    def start():
+        started.append(Kernel())
+        return started[-1]
+    yield start
+    for kernel in started:
+        kernel.close()
+
+
+def host_pids_of_uid(uid):
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                if any(line.startswith("Uid:") and int(line.split()[1]) == uid for line in f):
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def wait_dead(kernel, seconds=15):
+    deadline = time.monotonic() + seconds
+    while kernel.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not kernel.alive()
+
+
+def test_a_child_is_a_sandboxed_kernel_of_its_own(kernels):
+    kernel = kernels()
+    facts = kernel.value("dict(uid=__import__('os').getuid(), pid=__import__('os').getpid(), "
+                         "tmp=sorted(__import__('os').listdir('/tmp')), cwd=__import__('os').getcwd(), "
+                         "caps=open('/proc/self/status').read().split('CapEff:')[1].split()[0], "
+                         "nnp=open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0], "
+                         f"course=[p for p in {COURSE_FILES!r} if __import__('os').path.exists(p)])")
+    assert facts["uid"] == zygote.launch.FIRST_UID + kernel.holder, facts  # its own uid, as a fresh kernel's
+    assert facts["pid"] == 2 and facts["cwd"] == "/tmp/work", facts         # its own pid namespace, its tmpfs
+    assert facts["tmp"] == sorted(["tmp", "work", os.path.dirname(kernel.folder).split("/")[2]]), facts
+    assert facts["caps"] == "0000000000000000" and facts["nnp"] == "1" and not facts["course"], facts
+    assert kernel.run("import torch; print(torch.ones(3).sum().item())").strip() == "3.0"
+
+
+def test_a_sibling_is_out_of_reach(kernels):
+    """Two kernels at once: the second sees none of the first's processes, memory, /proc, files, sockets, IPC."""
+    first, second = kernels(), kernels()
+    first.run("import os, socket, threading, time\nSECRET_MARK = 'sibling-' + 'secret-7f3a'\n"
+              "open('/tmp/work/mark.txt', 'w').write(SECRET_MARK)\nopen('/tmp/tmp/mark.txt', 'w').write(SECRET_MARK)\n"
+              "listener = socket.socket(socket.AF_UNIX); listener.bind('\\0lab2-sibling'); listener.listen()\n"
+              "tcp = socket.socket(); tcp.bind(('127.0.0.1', 47111)); tcp.listen()\n"
+              "os.environ['SECRET_MARK'] = SECRET_MARK")
+    found = second.value(
+        "(lambda os, socket: dict("
+        "pids=sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),"
+        f"holder=os.path.exists('/proc/{first.holder}'),"
+        "mark=[p for p in os.listdir('/proc') if p.isdigit() for f in ('environ', 'cmdline')"
+        "      if os.access(f'/proc/{p}/{f}', os.R_OK) and b'secret-7f3a' in open(f'/proc/{p}/{f}', 'rb').read()],"
+        "files=[p for p in ('/tmp/work/mark.txt', '/tmp/tmp/mark.txt') if os.path.exists(p)],"
+        f"ipc=sorted(os.listdir({os.path.dirname(first.folder)!r})),"
+        "abstract=socket.socket(socket.AF_UNIX).connect_ex('\\0lab2-sibling'),"
+        "tcp=socket.socket().connect_ex(('127.0.0.1', 47111))))(__import__('os'), __import__('socket'))")
+    assert set(found["pids"]) <= {1, 2, 3, 4, 5}, found   # its own pid namespace: nothing of the sibling's
+    assert not found["holder"] and not found["mark"] and not found["files"], found
+    assert found["ipc"] == [os.path.basename(second.folder)], found  # its own IPC folder, no sibling's
+    assert found["abstract"] != 0 and found["tcp"] != 0, found      # its own network namespace
+    with pytest.raises(AssertionError, match="ProcessLookupError"):
+        second.run(f"import os; os.kill({first.holder}, 0)")        # the sibling's processes do not exist for it
+    with pytest.raises(AssertionError, match="(PermissionError|FileNotFoundError|ProcessLookupError)"):
+        second.run(f"open('/proc/{first.holder}/mem', 'rb').read(1)")
+    assert first.run("print(open('/tmp/work/mark.txt').read())").strip() == "sibling-secret-7f3a"
+
+
+def test_nothing_is_left_behind_for_the_next_child(kernels):
+    """A thread, a process, a file descriptor, a patched module, a seed: all end with the child that made them."""
+    fresh = kernels()
+    fds = ("sorted(os.path.basename(link) if link.startswith('/') else link.split(':')[0] for link in "
+           "[os.readlink(f'/proc/self/fd/{fd}') if os.path.lexists(f'/proc/self/fd/{fd}') else '' "
+           "for fd in os.listdir('/proc/self/fd')] if link)")
+    state = ("(lambda os, torch, np, sys, threading: dict(threads=threading.active_count(), "
+             f"fds={fds}, sum=torch.Tensor.sum.__class__.__name__, relu=torch.nn.functional.relu.__module__, "
+             "marker='lab2_leftover' in sys.modules, env=os.environ.get('LEFTOVER'), "
+             "abs=__builtins__['abs'].__class__.__name__ if isinstance(__builtins__, dict) else abs.__class__.__name__, "
+             "rand=float(np.random.rand()), torch_rand=float(torch.rand(1)), dirs=sorted(os.listdir('/tmp/work'))))"
+             "(__import__('os'), __import__('torch'), __import__('numpy'), __import__('sys'), __import__('threading'))")
+    baseline = fresh.value(state)
+    attacker = kernels()
+    uid = zygote.launch.FIRST_UID + attacker.holder
+    attacker.run(
+        "import os, sys, threading, time, types, builtins, torch, numpy\n"
+        "threading.Thread(target=lambda: [time.sleep(0.05) for _ in iter(int, 1)], daemon=False).start()\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        while True: time.sleep(0.1)\n"
+        "    os._exit(0)\n"
+        "kept = [open('/tmp/work/kept.txt', 'w'), __import__('socket').socket()]\n"
+        "torch.Tensor.sum = lambda self, *a, **k: torch.tensor(42.0)\n"
+        "torch.nn.functional.relu = lambda x, inplace=False: x\n"
+        "builtins.abs = lambda x: 0\n"
+        "sys.modules['lab2_leftover'] = types.ModuleType('lab2_leftover')\n"
+        "os.environ['LEFTOVER'] = 'yes'\n"
+        "numpy.random.seed(1); torch.manual_seed(1)")
+    time.sleep(0.3)
+    assert len(host_pids_of_uid(uid)) >= 2  # the kernel and its daemon
+    attacker.close()
+    deadline = time.monotonic() + 10
+    while host_pids_of_uid(uid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert host_pids_of_uid(uid) == []  # the daemon it forked died with its namespace
+    after = kernels().value(state)
+    for key in ("threads", "fds", "sum", "relu", "marker", "env", "abs", "dirs", "torch_rand"):
+        assert after[key] == baseline[key], (key, baseline, after)
+    assert after["rand"] != baseline["rand"]  # numpy's global seed is drawn per child, not inherited
+
+
+def test_the_zygote_cannot_be_signalled_and_one_that_dies_is_replaced(kernels):
+    first = kernels()
+    server = zygote._zygotes[os.path.dirname(first.folder)]
+    zygote_pid = server.process.pid
+    # everything the kernel may signal: its own namespace only (kill(-1) reaches no process outside it)
+    first.kc.execute("import os, signal\nfor pid in range(1, 5000):\n    try: os.kill(pid, signal.SIGKILL)\n"
+                     "    except OSError: pass\nos.kill(-1, signal.SIGKILL)")
+    wait_dead(first)
+    assert server.alive() and server.process.pid == zygote_pid
+    second = kernels()
+    assert second.run("print(1 + 1)").strip() == "2" and server.alive()
+    # the grader's own zygote dies (a bug, an OOM kill): the running kernel keeps running, the next gets a new zygote
+    os.kill(server.pid, signal.SIGKILL)
+    server.process.wait(timeout=10)
+    assert second.run("print(2 + 2)").strip() == "4" and second.alive()
+    third = kernels()
+    assert third.run("print(3 + 3)").strip() == "6"
+    assert zygote._zygotes[os.path.dirname(third.folder)].pid != server.pid
+
+
+def test_a_dead_or_hung_child_looks_like_a_dead_or_hung_kernel(kernels):
+    kernel = kernels()
+    looping = kernel.kc.execute("while True: pass")
+    time.sleep(1)
+    run_sync(kernel.km.interrupt_kernel)()  # interrupt_mode "message", as nbclient does on a cell's timeout
+    reply = run_sync(kernel.kc.get_shell_msg)(timeout=30)
+    assert reply["parent_header"]["msg_id"] == looping and reply["content"]["ename"] == "KeyboardInterrupt", reply
+    assert kernel.run("print('still here')", timeout=30).strip() == "still here"
+    kernel.kc.execute("import os; os._exit(3)")
+    wait_dead(kernel)
+    assert kernel.km.provisioner.process.returncode == 3
+    killed = kernels()
+    run_sync(killed.km.shutdown_kernel)(now=True)
+    assert not killed.alive()
+
+
+def test_a_zygote_that_cannot_start_is_a_grader_bug(monkeypatch, tmp_path):
+    """Not the student's 0: SafeExecute stops loudly, naming itself (tests/test_grader_bug.py's convention)."""
+    broken = tmp_path / "zygote_server.py"
+    broken.write_text("import sys; sys.exit('broken on purpose')\n")
+    monkeypatch.setattr(zygote, "SERVER", str(broken))
+    monkeypatch.setattr(zygote, "_zygotes", {})
+    monkeypatch.setattr(kernel_lifecycle, "_ipc", [])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    grader = SafeExecute(zygote=True, prestart=False)
+    with pytest.raises(GraderBug) as caught:
+        grader.preprocess(nb, {"nbgrader": {"student": "s1"}})
+    assert isinstance(caught.value.error, zygote.ZygoteError) and "broken on purpose" in str(caught.value.error)
