@@ -1,0 +1,108 @@
+"""Benchmark: where one submission's seconds go under serial `nbgrader autograde` (the kernel zygote on where it
+can be): N sample submissions graded twice in fresh courses, once plainly (the wall clock) and once under
+cProfile (which of the grading process's steps cost what; the profile slows Python code, so its seconds are
+read as shares of the profiled run's wall, both walls printed). The kernel's side comes from the timing that
+grading/safe_execute.py records in each autograded notebook: its boot (the fork, the sandbox, ipykernel's start;
+overlapped with the previous notebook where a next one is known) and each graded cell's wall minus the
+grading process's judgement of it.
+
+    python benchmarks/seconds.py [--students 8]
+"""
+import argparse
+import os
+import pstats
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograde_class import make_class, timings  # benchmarks/, beside this script
+from tools import prepare_data
+from course import ASSIGNMENT
+
+# (what it is, the profiled function as pstats names it "file.py:line(name)", matched by its end)
+ONCE = (("Python, nbgrader and the grader imported, the gradebook opened: before the first notebook", None),
+        ("of it, the grader's imports (torch among them)", "grading/judging.py:1(<module>)"),
+        ("the kernel zygote's start (inside the first notebook's driver)", "zygote.py:76(__init__)"))
+CONVERT = "converters/base.py:347(convert_notebooks)"
+CHAIN = "preprocessors/base.py:44(__call__)"
+DRIVER = "safe_execute.py:149(preprocess)"
+JUDGE = "lab2_grader.py:165(judge)"
+NBGRADER = (("CheckCellMetadata (twice per notebook)", "checkcellmetadata.py:11(preprocess)"),
+            ("SaveAutoGrades (the gradebook's rows)", "saveautogrades.py:12(preprocess)"),
+            ("OverwriteCells", "overwritecells.py:84(preprocess)"))
+
+
+def course_of(tmp, name, data, n):
+    folder = Path(tmp) / name
+    make_class(folder, data, n)
+    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"], cwd=folder,
+                   check=True, capture_output=True)
+    return folder
+
+
+def autograde(folder, profile=None):
+    command = [shutil.which("nbgrader"), "autograde", ASSIGNMENT, "--log-level=ERROR"]
+    if profile:
+        command = [sys.executable, "-m", "cProfile", "-o", str(profile)] + command
+    start = time.time()
+    subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    return time.time() - start
+
+
+def cumulative(stats, suffix):
+    return sum(row[3] for key, row in stats.stats.items() if f"{key[0]}:{key[1]}({key[2]})".endswith(suffix))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=8)
+    n = parser.parse_args().students
+    with tempfile.TemporaryDirectory(prefix="seconds-bench-") as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        prepare_data.build_mnist_folder(data)
+        plain = autograde(course_of(tmp, "plain", data, n))
+        folder, profile = course_of(tmp, "profiled", data, n), Path(tmp) / "nbgrader.prof"
+        profiled = autograde(folder, profile)
+        stats = pstats.Stats(str(profile))
+        stamps = timings(folder)
+    total = stats.total_tt
+    print(f"{n} submissions, serial nbgrader autograde, zygote {os.environ.get('LAB2_ZYGOTE', 'default')}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"wall: {plain / n:.2f} s per submission plainly, {profiled / n:.2f} under cProfile\n")
+    print("| once per run, under cProfile | s |\n| --- | --- |")
+    print(f"| {ONCE[0][0]} | {total - cumulative(stats, CONVERT):.2f} |")
+    for what, suffix in ONCE[1:]:
+        print(f"| {what} | {cumulative(stats, suffix):.2f} |")
+    once = total - cumulative(stats, CONVERT) + cumulative(stats, ONCE[2][1])
+    driver, judged = cumulative(stats, DRIVER) - cumulative(stats, ONCE[2][1]), cumulative(stats, JUDGE)
+    steps = [("the grading driver, less its judgements: waiting on the kernel, its protocol", driver - judged),
+             ("the judgements of the kernel's data (lab2_grader.judge)", judged)]
+    steps += [(f"nbgrader: {what}", cumulative(stats, suffix)) for what, suffix in NBGRADER]
+    steps.append(("nbgrader: the chain's other preprocessors", cumulative(stats, CHAIN) - sum(s for _, s in steps)
+                  - cumulative(stats, ONCE[2][1])))
+    steps.append(("nbgrader: outside the chain (copying, the submission's records)",
+                  cumulative(stats, CONVERT) - cumulative(stats, CHAIN)))
+    print("\n| per submission, under cProfile | s per submission | share |\n| --- | --- | --- |")
+    for what, seconds in steps:
+        print(f"| {what} | {seconds / n:.3f} | {seconds / (total - once):.0%} |")
+    judged /= n
+    rows = list(stamps.values())
+    boot = statistics.mean(r.get("kernel_boot", 0.0) for r in rows)
+    wait = statistics.mean(r.get("kernel_wait", 0.0) for r in rows)
+    cells = statistics.mean(sum(s for _, label, s in r.get("cells", []) if label != "student code") for r in rows)
+    print("\n| the kernel, from the driver's timing (profiled run) | s per submission |\n| --- | --- |")
+    print(f"| boot: fork, sandbox, ipykernel (overlaps the previous notebook) | {boot:.3f} |")
+    print(f"| of it waited for by this notebook | {wait:.3f} |")
+    print(f"| its cells, the setup and the graded ones, less the judgement | {cells - judged:.3f} |")
+    slowest = sorted(((statistics.mean(s for r in rows for _, lab, s in r.get("cells", []) if lab == label), label)
+                      for label in {lab for r in rows for _, lab, _ in r.get("cells", [])}), reverse=True)[:6]
+    print("slowest cells (wall, judgement included): " + ", ".join(f"{label} {s:.2f}" for s, label in slowest))
+
+
+if __name__ == "__main__":
+    main()
