@@ -1,4 +1,4 @@
-"""The hidden tests, proven on a corpus (tests/corpus.py) autograded with the real nbgrader:
+"""The hidden tests, proven on a corpus (tests/corpus/) autograded with the real nbgrader:
 every correct variant keeps every point, every mistake loses points in its own part only with a
 Chinese message that shows a number, library ops earn nothing, and no trick pays."""
 import json
