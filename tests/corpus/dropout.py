@@ -35,3 +35,8 @@ def variants(kit):
         {"dropout_edges", "dropout_stats", "dropout_mask"}, message="评分时不计分")
     add("dropout_nn_dropout", POLICY, drop_fn("    return nn.Dropout(dropout)(X)\n"),
         {"dropout_edges", "dropout_stats", "dropout_mask"})
+    add("dropout_no_p1_case", MISTAKE, {"dropout_impl": edit(
+        "dropout_impl", "    if dropout == 1:\n        return torch.zeros_like(X, device=device)\n", "")}, {"dropout_edges"},
+        message="全 0")
+    add("dropout_one_mask_per_feature", MISTAKE, drop_mask("(torch.rand(X.shape[-1], device=device) > dropout).to(X.dtype)"),
+        {"dropout_mask"}, message="逐元素")

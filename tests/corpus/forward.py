@@ -26,3 +26,7 @@ def variants(kit):
         "        x = torch.relu(self.input_layer(x))\n        for layer in self.layers:\n"
         "            x = torch.relu(layer(x))\n        return self.output_layer(x)\n"), all_forward,
         message="self.activation")
+    add("forward_no_super_init", MISTAKE, {"forward_impl": edit(
+        "forward_impl", "        super(Network, self).__init__()\n", "")}, all_forward, message="无法创建", compares=False)
+    add("forward_layers_renamed", MISTAKE, {"forward_impl": kit.sol["forward_impl"].replace("self.layers", "self.hidden")},
+        all_forward, message="读不到网络的层")

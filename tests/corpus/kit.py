@@ -27,6 +27,8 @@ class Variant:
     reported: str = ""                 # what the integrity report must say about it
     family: str = ""                   # the family it belongs to, in the closing tables (tests/test_corpus.py)
     review_from: str = ""              # REVIEW: the answer cell whose unreadable code holds the tests after it
+    compares: bool = True              # MISTAKE: its message shows a number (False: the code's shape is wrong, e.g.
+    #                                    no class, no method: nothing could be compared)
 
     @property
     def parts(self):

@@ -30,3 +30,5 @@ def variants(kit):
         relu("return x.clamp(min=0)",
              "x = x.detach().clone().requires_grad_(True)\n        self(x).sum().backward()\n        return x.grad"),
         {"relu_derivative"}, message="自动求导")
+    add("relu_output_detached", MISTAKE, relu("return torch.maximum(x, torch.zeros_like(x)).detach()",
+                                              "return (x > 0).to(x.dtype)"), {"relu_value"}, message="计算图")

@@ -28,3 +28,8 @@ def variants(kit):
             "x = x.detach().clone().requires_grad_(True)\n        y = self(x)\n"
             "        return torch.autograd.grad(y.sum(), x)[0]"),
         {"sigmoid_derivative"}, message="自动求导")
+    add("sigmoid_init_takes_the_input", MISTAKE, {"sigmoid_impl": (
+        "class MySigmoid:\n    def __init__(self, x):\n        self.x = x\n\n"
+        "    def __call__(self, x):\n        return 1 / (1 + torch.exp(-x))\n\n"
+        "    def derivative(self, x):\n        s = self(x)\n        return s * (1 - s)\n")},
+        {"sigmoid_value", "sigmoid_derivative", "forward_sigmoid"}, message="无法创建")  # Network() makes a MySigmoid()

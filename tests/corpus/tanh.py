@@ -20,3 +20,6 @@ def variants(kit):
         {"tanh_value", "tanh_derivative"})
     add("tanh_torch_tanh", POLICY, tanh("return torch.tanh(x)", "return 1 - self(x) ** 2"), {"tanh_value"})
     add("tanh_tensor_method", POLICY, tanh("return x.tanh()", "return 1 - self(x) ** 2"), {"tanh_value"})
+    add("tanh_derivative_misspelled", MISTAKE, {"tanh_impl": edit("tanh_impl", "def derivative(self, x)",
+                                                                   "def derivate(self, x)")},
+        {"tanh_derivative"}, message="缺少 derivative", compares=False)
