@@ -17,6 +17,6 @@ def variants(kit):
     add("l2_item_cut_from_graph", MISTAKE, l2("torch.tensor(torch.sum(w.pow(2)).item() / 2)"), {"l2_grad"},
         message="计算图")
     add("l2_detached", MISTAKE, l2("torch.sum(w.detach().pow(2)) / 2"), {"l2_grad"})
-    add("l2_no_sum", MISTAKE, l2("w.pow(2) / 2"), {"l2_value", "l2_grad"}, message="标量")
+    add("l2_no_sum", MISTAKE, l2("w.pow(2) / 2"), {"l2_value"}, message="标量")  # its gradient (of the sum) is w
     add("l2_new_tensor_requires_grad", MISTAKE, l2("torch.tensor(torch.sum(w.pow(2)).item() / 2, requires_grad=True)"),
         {"l2_grad"}, message="得不到梯度")
