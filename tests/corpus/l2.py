@@ -20,3 +20,5 @@ def variants(kit):
     add("l2_no_sum", MISTAKE, l2("w.pow(2) / 2"), {"l2_value"}, message="标量")  # its gradient (of the sum) is w
     add("l2_new_tensor_requires_grad", MISTAKE, l2("torch.tensor(torch.sum(w.pow(2)).item() / 2, requires_grad=True)"),
         {"l2_grad"}, message="得不到梯度")
+    add("l2_not_done", MISTAKE, {"l2_impl": "def l2_penalty(w):\n    # TODO: 计算 L2 惩罚项\n    raise NotImplementedError()\n"},
+        {"l2_value", "l2_grad"}, message="还没有实现", compares=False)  # a part left as handed out
