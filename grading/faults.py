@@ -11,7 +11,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 import course
-from grading import student_runs
+from grading import judging, student_runs
 
 # What nbclient raises when the kernel, while it runs a cell, dies or stops answering: the notebook's fault.
 KERNEL_FAULTS = (DeadKernelError, CellTimeoutError)
@@ -84,5 +84,5 @@ def mark_unrun(nb, fault, log):
                               traceback=[f"GradingStopped: {reason}"])
         nb.cells[i].outputs = list(nb.cells[i].get("outputs", [])) + [output]
         if course.is_test(nb.cells[i]):
-            nb.cells[i].metadata["lab2"] = {"verdict": "fail", "mistake": "grading_stopped", "message": reason,
-                                            "data_mistake": "grading_stopped"}
+            nb.cells[i].metadata["lab2"] = {"verdict": "fail", "mistake": judging.GRADING_STOPPED,
+                                            "message": reason, "data_mistake": judging.GRADING_STOPPED}

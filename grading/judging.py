@@ -10,6 +10,15 @@ import torch
 from grading import lab2_probe
 from grading.rules import allowlists
 
+# The mistake ids every test can emit, declared once (grading/parts/__init__.py: shared_mistakes): a call that did
+# not run, what a call returned (<part>_<this>), and the grader's own, the same for every part
+RAN = ("not_implemented", "runtime_error")                  # ran_within_rules
+RETURNED = ("not_a_tensor", "wrong_shape", "not_floating")  # tensor
+NO_PROBE_DATA = "no_probe_data"             # no data came out of the kernel (lab2_grader.judge)
+PROBE_DATA_INVALID = "probe_data_invalid"   # the data is not what the probe writes (lab2_grader.judge)
+GRADING_STOPPED = "grading_stopped"         # the notebook's fault stopped grading before this test (faults.mark_unrun)
+GRADER_MISTAKES = ("NO_PROBE_DATA", "PROBE_DATA_INVALID", "GRADING_STOPPED")
+
 FLOATING = {"torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"}
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from grading import lab2_probe, parts
+from grading import judging, lab2_probe, parts
 from grading.rules import allowlists
 from grading.rules.finding_kinds import AFTER, DERIVATIVE, FINDING_KINDS, REVIEW
 from grading.judging import BadData, Failed, Report
@@ -129,8 +129,7 @@ def _call(call, what, arrays):
 def validate(plan, meta, arrays):
     """BadData unless `meta` has the structure the probe writes for this plan (then the judges may rely on it)."""
     cases = plan["cases"]
-    if plan["collector"] == "activation" and any(k in meta for k in ("not_a_class", "construct_error", "missing_method")):
-        _need(isinstance(meta.get("not_a_class", ""), str), "not_a_class")
+    if plan["collector"] == "activation" and any(k in meta for k in ("construct_error", "missing_method")):
         _error_info(meta.get("construct_error"), "construct_error")
         return
     calls = meta.get("calls")
@@ -153,6 +152,18 @@ def validate(plan, meta, arrays):
         _call(call, what, arrays)
 
 
+class UndeclaredMistake(Exception):
+    """A verdict with a mistake id that its test does not declare (grading/parts/: Test.mistakes, shared_mistakes)."""
+
+
+def declared(grade_id, verdict):
+    """The verdict, if its mistake id is one its test declares; else a GraderBug (the grader's fault: the class
+    report counts declared ids only)."""
+    if verdict.mistake and verdict.mistake not in parts.MISTAKES[grade_id]:
+        raise GraderBug(grade_id, UndeclaredMistake(f"mistake id {verdict.mistake!r} is not declared for {grade_id}"))
+    return verdict
+
+
 # ---------------------------------------------------------------- plans and judgements
 def plan(grade_id, seed, token=""):
     """The plan of one hidden test: which collector, which inputs (from `seed`), which calls."""
@@ -168,7 +179,7 @@ def judge(grade_id, test_plan, message, kernel_error=None):
     compared = Report()
     if message is None:
         why = f"(内核里的错误:{kernel_error})" if kernel_error else ""
-        return Verdict(False, compared.lines, "no_probe_data",
+        return Verdict(False, compared.lines, judging.NO_PROBE_DATA,
                        f"评分程序没有从内核收到这个测试的数据{why}。请确认上面定义这部分代码的单元能正常运行,且没有改动评分用的内核。")
     try:
         meta, arrays = decode(message)
@@ -178,9 +189,9 @@ def judge(grade_id, test_plan, message, kernel_error=None):
         part, test = parts.test(grade_id)
         test.judge(part, test_plan, meta, arrays, compared)
     except Failed as failure:
-        return Verdict(False, compared.lines, failure.mistake, failure.message)
+        return declared(grade_id, Verdict(False, compared.lines, failure.mistake, failure.message))
     except BadData as err:
-        return Verdict(False, compared.lines, "probe_data_invalid",
+        return Verdict(False, compared.lines, judging.PROBE_DATA_INVALID,
                        f"从内核收到的评分数据不完整或格式不对({str(err)[:200]}),这个测试不得分。"
                        "如果你没有改动评分用的内核,请联系助教。")
     except Exception as err:
@@ -206,6 +217,10 @@ def overrule(grade_id, cell_index, verdict, findings):
     """The verdict once the submitted source (grading/source_rules.py, read outside the kernel) is taken into
     account: tampering with the kernel in a cell before this test fails it; code the grader cannot read in a cell
     before it holds it at 0 for a TA's review; autograd in a derivative fails it. The compared numbers stay."""
+    return declared(grade_id, _overrule(grade_id, cell_index, verdict, findings))
+
+
+def _overrule(grade_id, cell_index, verdict, findings):
     part, _ = parts.test(grade_id)
     before = [f for f in findings if f.cell < cell_index]
     tampering = [f for f in before if FINDING_KINDS[f.kind].cost == AFTER]

@@ -1,7 +1,7 @@
 """The submitted notebook's code, read in the grading process (never in the kernel), cell by cell.
 
 Every code cell a student can edit (the answer cells and any cell they added; not the experiments, which
-autograde does not run) is read by grading/rules.py. What it finds:
+autograde does not run) is read by grading/rules/scanner.py. What it finds:
 
 - tampering: code that changes the grading kernel itself (IPython hooks and transformers, the exception display,
   the grader's module, stack frames, gc, ctypes, trace hooks, the op recorder): every test after that cell scores 0;
@@ -13,7 +13,7 @@ autograde does not run) is read by grading/rules.py. What it finds:
 - risky, monkeypatch, helper_redefined: code that reaches outside or patches libraries: listed in the integrity
   report, no points lost.
 
-What a part's code may compute is judged on what it ran (grading/rules.py, the allowlists), not on its names.
+What a part's code may compute is judged on what it ran (grading/rules/allowlists.py), not on its names.
 Names are resolved through imports (`from torch import relu as r`), constant strings are followed into
 getattr/exec, and IPython syntax (%magics, !commands, the bodies of %%time and %%capture) is read as IPython runs it.
 """

@@ -1,6 +1,7 @@
 """Shared fixtures: an MNIST-format data folder, a temporary nbgrader course, the graded samples; a Jupyter server."""
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -45,13 +46,18 @@ def make_course(path, mnist_dir):
 
 @pytest.fixture(scope="session")
 def base_course(tmp_path_factory):
-    """A course with its release generated and no data (nbgrader generate_assignment: once): zip_collect's tests."""
+    """A fresh course made from this checkout, its release generated and no data (nbgrader generate_assignment: once
+    per session, the generation `python tools/release.py --check` makes): the drift check, zip_collect's tests."""
     return copy_course(tmp_path_factory.mktemp("lms_course"))
 
 
 @pytest.fixture(scope="session")
-def course(tmp_path_factory, mnist_dir):
-    return make_course(tmp_path_factory.mktemp("course"), mnist_dir)
+def course(tmp_path_factory, base_course, mnist_dir):
+    """base_course with the data folder: a copy of the same generation (the release does not depend on the data)."""
+    folder = tmp_path_factory.mktemp("course")
+    shutil.copytree(base_course, folder, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(mnist_dir, folder / "data")
+    return folder
 
 
 def autograde(course):

@@ -1,4 +1,4 @@
-"""The hidden tests, proven on a corpus (tests/corpus.py) autograded with the real nbgrader:
+"""The hidden tests, proven on a corpus (tests/corpus/) autograded with the real nbgrader:
 every correct variant keeps every point, every mistake loses points in its own part only with a
 Chinese message that shows a number, library ops earn nothing, and no trick pays."""
 import json
@@ -17,6 +17,7 @@ from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, HELD, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
 from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta, part
+from grading import parts
 from grading.parts import NAMES as PARTS
 
 pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
@@ -143,7 +144,8 @@ def test_variant(variant, graded_corpus):
     for gid in variant.must_fail:
         score, message, stdout, _, _ = cells[gid]
         assert CJK.search(message), f"{gid}: the message is not in Chinese: {message!r}"
-        assert re.search(r"\d", message + stdout) or variant.kind != "mistake", f"{gid}: no number shown: {message!r}"
+        assert re.search(r"\d", message + stdout) or variant.kind != "mistake" or not variant.compares, \
+            f"{gid}: no number shown: {message!r}"
     if variant.message:
         assert any(variant.message in cells[g][1] for g in variant.must_fail), \
             f"no message mentions {variant.message!r}: {[cells[g][1] for g in sorted(variant.must_fail)]}"
@@ -187,6 +189,26 @@ def test_the_visible_advice_says_what_the_grader_decides(variant, graded_corpus,
     assert "__error__" not in said or variant.kind == TRICK, said.get("__error__")
     disagree = {gid: (rule, said.get(gid)) for gid, rule in decided.items() if said.get(gid) != rule}
     assert not disagree, f"grader vs advice: {disagree}"
+
+
+def test_every_mistake_id_is_declared_and_every_declaration_reached(graded_corpus):
+    """Every mistake id the grader gave in the corpus (on the data alone, and the verdict) is one its test declares
+    (grading/parts/: Test.mistakes and shared_mistakes; the grader also refuses an undeclared one as a GraderBug), and
+    every declaration is reached by some variant: no dead id. A shared declaration (<part>_not_implemented, the
+    allowlists' ids, ...) is reached when one of the parts that share it reaches it."""
+    emitted = {}  # mistake id -> the grade ids it was given for
+    for variant in VARIANTS:
+        for gid, cell in graded_corpus[variant.name].items():
+            for mistake in filter(None, cell[3:5]):
+                emitted.setdefault(mistake, set()).add(gid)
+    undeclared = {m: sorted(g for g in gids if m not in parts.MISTAKES[g]) for m, gids in emitted.items()}
+    assert not {m: g for m, g in undeclared.items() if g}, undeclared
+    declarations = parts.declarations()
+    unreached = sorted(where for where, ids in declarations.items() if not ids & emitted.keys())
+    declared_ids = set().union(*declarations.values())
+    print(f"\nmistake ids: {len(declarations)} declarations ({len(declared_ids)} ids over the parts), {len(emitted)} ids "
+          f"emitted in the corpus, {len(declarations) - len(unreached)} declarations reached")
+    assert not unreached, f"declared but given to no variant: {unreached}"
 
 
 def test_overflow_beyond_the_graded_range_is_a_hint_not_a_penalty(graded_corpus):

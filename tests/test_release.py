@@ -3,12 +3,22 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, nbgrader
 from course import ROOT, meta
+from tools import release
 
 
-def test_release_and_root_copy_match_a_fresh_generation():
+def test_release_and_root_copy_match_a_fresh_generation(base_course):
+    """What `python tools/release.py --check` compares, against this session's fresh generation (base_course: made
+    from this checkout by course.copy_course, as --check makes its own)."""
+    stale = release.check(ROOT, fresh_course=base_course)
+    assert not stale, f"out of date with source/: {stale} -- run: python tools/release.py"
+
+
+@pytest.mark.slow  # the command itself (its own generation: 20 s); the fast tier checks the same on base_course
+def test_the_check_command_passes():
     result = subprocess.run([sys.executable, "tools/release.py", "--check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -32,6 +42,7 @@ def test_source_notebook_passes_nbgrader_validate(course):
     assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # 25 s; the fast tier checks the release's stubs (test_release_holds_no_solution_and_no_hidden_test)
 def test_release_fails_nbgrader_validate(course):
     result = nbgrader(course, "validate", str(RELEASE_NB.relative_to(ROOT)), check=False)
     assert "NotImplementedError" in result.stdout + result.stderr

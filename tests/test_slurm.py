@@ -102,7 +102,7 @@ def test_every_array_form_grades_the_shards_it_names(slurm, tmp_path):
 
 # ---------------------------------------------------------------- the class, as an array, a task cancelled, rerun
 def held_submission(folder):
-    """The complete sample whose MyTanh hides its code in base64 (tests/corpus.py): its tests wait for review."""
+    """The complete sample whose MyTanh hides its code in base64 (tests/corpus/exec_decoded.py): its tests wait for review."""
     variant = next(v for v in corpus(lab.read(lab.source_nb(folder))) if v.name == "tanh_exec_base64")
     answers = dict(submissions.samples(lab.read(lab.source_nb(folder)))["sample_complete"][0], **variant.answers)
     return submissions.fill(lab.read(lab.release_nb(folder)), answers)

@@ -108,15 +108,19 @@ def write_rules_cell(folder):
     return True
 
 
-def check(folder):
-    """Names of the course's committed generated files that differ from a fresh generation."""
+def check(folder, fresh_course=None):
+    """Names of the course's committed generated files that differ from a fresh generation (`fresh_course`: one made
+    from `folder` by course.copy_course; default: one made here, in a temporary folder)."""
     folder = Path(folder).resolve()
     stale = []
     cell = next(c for c in course.read(course.source_nb(folder)).cells if course.meta(c).get("grade_id") == RULES_CELL)
     if not rules_cell_fresh(cell, folder):
         stale.append(f"the master's rules cell ({RULES_CELL})")
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = course.release_nb(course.copy_course(Path(tmp), src=folder)).read_bytes()
+    if fresh_course is not None:
+        fresh = course.release_nb(fresh_course).read_bytes()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = course.release_nb(course.copy_course(Path(tmp), src=folder)).read_bytes()
     committed = {"release/" + course.ASSIGNMENT + "/" + course.NOTEBOOK: course.release_nb(folder),
                  course.NOTEBOOK: folder / course.NOTEBOOK}
     return stale + [name for name, path in committed.items() if not path.exists() or path.read_bytes() != fresh]

@@ -9,10 +9,12 @@ declares the 思考题. Everything else (the grader, the reports, the tests) rea
     parts.PARTS                 # the parts, in notebook order
     parts.test("relu_value")    # (its Part, its Test)
     parts.AUTOGRADED            # the points of every autograded test, 65 in all
+    parts.MISTAKES["relu_value"]  # every mistake id that test can give (its Test's own, and the shared ones)
 
 Adding a part: write its module here, its cells in the master notebook (answer cell, then its test cells,
-each with the one-line hidden test `lab2_probe.check('<grade id>', <object>)`), and its variants in
-tests/corpus.py. tests/test_metadata.py checks that the master and the declarations agree.
+each with the one-line hidden test `lab2_probe.check('<grade id>', <object>)`), the mistake ids its judgements
+give on each Test (tests/test_mistake_ids.py reads the judging code for them), and its variants in
+tests/corpus/<part>.py. tests/test_metadata.py checks that the master and the declarations agree.
 """
 import importlib
 import pkgutil
@@ -29,6 +31,8 @@ class Test:
     plan: Callable    # seed -> {"collector", "inputs", "cases", ...}: what the probe calls, on which inputs
     judge: Callable   # (part, plan, meta, arrays, compared) -> None; raises judging.Failed (a mistake id, a message)
     reference: str = ""  # torch's function of an activation's value test: the gradient its value must carry
+    mistakes: tuple = ()  # the mistake ids its judgement raises itself, without the part's name ("value_mismatch":
+    #                       relu_value_mismatch); the ones every test shares are declared once, in shared_mistakes()
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,35 @@ class Question:
         object.__setattr__(self, "answer", f"{self.name}_answer")
 
 
+def shared_mistakes(part, test):
+    """{declaration: mistake id} of the ids a test can emit that are declared once for every test that shares them:
+    the call that did not run (judging.RAN), what it returned (judging.RETURNED), the part's rules (allowlists.MISTAKES),
+    the findings in the submitted code (finding_kinds: tampering, unreadable code, autograd in a derivative) and the
+    grader's own (no data from the kernel, invalid data, grading stopped)."""
+    from grading import judging
+    from grading.rules import allowlists
+    from grading.rules.finding_kinds import DERIVATIVE, FINDING_KINDS
+
+    found = {f"judging.RAN:{s}": f"{part.name}_{s}" for s in judging.RAN}
+    found.update({f"judging.RETURNED:{s}": f"{part.name}_{s}" for s in judging.RETURNED})
+    derivative_test = part.derivative and test.grade_id.endswith("_derivative")
+    rules = [kind for kind, applies in (("op", part.ops is not None), ("leaves_torch", part.in_torch)) if applies]
+    found.update({f"allowlists.MISTAKES:{kind}": f"{part.name}_{allowlists.MISTAKES[kind]}" for kind in rules})
+    for kind, declared in FINDING_KINDS.items():  # autograd in a derivative: the allowlists' rule gives this id too
+        if declared.mistake and (declared.cost != DERIVATIVE or derivative_test):
+            found[f"finding_kinds:{kind}"] = declared.mistake.format(part=part.name)
+    found.update({f"judging.{name}": getattr(judging, name) for name in judging.GRADER_MISTAKES})
+    return found
+
+
+def declared_mistakes(part, test):
+    """{declaration: mistake id} of every id a test can emit: its own (declared on its Test; a declaration is named by
+    the module of its judgement, so the three activations share grading/parts/activation.py's) and the shared ones."""
+    judge = getattr(test.judge, "func", test.judge)
+    own = {f"{judge.__module__}:{s}": f"{part.name}_{s}" for s in test.mistakes}
+    return dict(own, **shared_mistakes(part, test))
+
+
 def _discover():
     found = []
     for info in pkgutil.iter_modules(__path__):
@@ -86,6 +119,17 @@ BY_NAME = {p.name: p for p in PARTS}
 TESTS = {t.grade_id: (p, t) for p in PARTS for t in p.tests}
 AUTOGRADED = {gid: t.points for gid, (_, t) in TESTS.items()}   # grade id -> points
 NAMES = tuple(BY_NAME)                                            # "relu", "sigmoid", ...
+DECLARED = {gid: declared_mistakes(p, t) for gid, (p, t) in TESTS.items()}  # grade id -> {declaration: mistake id}
+MISTAKES = {gid: frozenset(d.values()) for gid, d in DECLARED.items()}   # grade id -> the mistake ids it can emit
+
+
+def declarations():
+    """declaration -> the mistake ids it declares, over every test (a shared one: one id per part that shares it)."""
+    result = {}
+    for declared in DECLARED.values():
+        for where, mistake in declared.items():
+            result.setdefault(where, set()).add(mistake)
+    return result
 
 from grading.parts.questions import QUESTIONS  # noqa: E402  (the 思考题, declared in their own module)
 

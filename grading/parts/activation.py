@@ -37,8 +37,6 @@ def plan_derivative(seed):
 
 
 def _construct(part, meta, method):
-    if meta.get("not_a_class"):
-        raise Failed(f"{part.name}_not_a_class", f"{part.obj} 应是一个类,实际是 {meta['not_a_class']}。")
     error = meta.get("construct_error")
     if error:
         raise Failed(f"{part.name}_construct_error", f"无法创建 {part.obj}():{judging.err_text(error)}")
@@ -115,14 +113,20 @@ def judge_derivative(part, plan, meta, arrays, compared, *, derivative, at_zero,
                         derivative(x.double()), x)
 
 
+CLASS = ("construct_error", "missing_method")  # _construct: the class could not be made (or is no class), or called
+VALUE = CLASS + ("cuts_graph", "modifies_input", "value_mismatch")                  # judge_value
+DERIVATIVE = CLASS + ("derivative_at_zero", "modifies_input", "derivative_mismatch")  # judge_derivative
+
+
 def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, zero_hint="", overflows=True,
                     sample_mistake=(), sample_fails=(), done_in_partial_sample=False):
     """The Part of one activation class `cls` (MyReLU, ...), graded by `<name>_value` and `<name>_derivative`."""
     tests = (Test(f"{name}_value", points[0], f"{title} 的函数值", plan_value,
-                  partial(judge_value, reference=reference, overflows=overflows), reference=reference.__name__),
+                  partial(judge_value, reference=reference, overflows=overflows), reference=reference.__name__,
+                  mistakes=VALUE),
              Test(f"{name}_derivative", points[1], f"{title} 的导数", plan_derivative,
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
-                          overflows=overflows)))
+                          overflows=overflows), mistakes=DERIVATIVE))
     return Part(name=name, order=order, title=title, code=cls, answer=f"{name}_impl", obj=cls, tests=tests,
                 ops="basic", in_torch=True, derivative=True,
                 sample_mistake=sample_mistake, sample_fails=sample_fails,

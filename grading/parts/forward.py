@@ -55,10 +55,13 @@ def judge(part, plan, meta, arrays, compared, *, activation):
             raise Failed("forward_no_self_activation", f"{what} 没有调用 self.activation。请使用构造函数里选好的激活函数。")
 
 
+MISTAKES = ("construct_error", "modifies_input", "layers_missing", "mismatch", "no_self_activation")  # judge's
+
+
 PART = Part(
     name="forward", order=4, title="前向传播", code="Network.forward", answer="forward_impl", obj="Network",
     tests=tuple(Test(f"forward_{a}", 4, f"{SHOWN[a]} 网络的前向传播", partial(plan, activation=a),
-                     partial(judge, activation=a)) for a in ACTIVATIONS),
+                     partial(judge, activation=a), mistakes=MISTAKES) for a in ACTIVATIONS),
     sample_mistake=("return self.output_layer(x)", "return self.activation(self.output_layer(x))"),
     sample_fails=tuple(f"forward_{a}" for a in ACTIVATIONS),
 )

@@ -73,8 +73,11 @@ def judge_grad(part, plan, meta, arrays, compared):
 PART = Part(
     name="l2", order=5, title="L2 惩罚", code="l2_penalty", answer="l2_impl", obj="l2_penalty",
     ops="basic+sums",
-    tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value),
-           Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad)),
+    tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value,
+                mistakes=("not_scalar", "modifies_input", "missing_half", "mean_not_sum", "norm_not_squared", "l1",
+                          "value_mismatch")),
+           Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad,
+                mistakes=("cut_from_graph", "no_gradient", "grad_mismatch"))),
     sample_mistake=("torch.sum(w.pow(2)) / 2", "torch.sum(w.pow(2))"), sample_fails=("l2_value", "l2_grad"),
     done_in_partial_sample=True,
 )

@@ -3,6 +3,7 @@ about leaving torch and about autograd in a derivative, and the messages of each
 and the visible tests' advice, in the same words)."""
 import torch
 
+from .finding_kinds import FINDING_KINDS
 from .recorder import ENGINE, RECORDER_STOPPED
 
 ARITHMETIC = {"add", "sub", "rsub", "mul", "div", "true_divide", "neg", "negative", "positive", "square",
@@ -41,7 +42,9 @@ ALLOWLISTS = {
     "basic+random": (BASIC | RANDOM, BASIC_TEXT + ",再加上随机数(rand、bernoulli 等)"),  # dropout
     "basic+sums": (BASIC | REDUCTIONS, BASIC_TEXT + ",再加上 norm/dot/matmul 这类范数与乘积"),  # the L2 penalty
 }
-MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch", "autograd": "autograd"}  # <part>_<this>
+# <part>_<this>; autograd in a derivative is also a finding in the source (finding_kinds.py), one id for both
+MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch",
+            "autograd": FINDING_KINDS["autograd"].mistake.removeprefix("{part}_")}
 
 # leaving torch (function-level names): any of these, or a Python number per element
 LEAVES_TORCH = {"numpy", "tolist", "__array__", "__array_wrap__"}
