@@ -15,7 +15,9 @@ SHOWN = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 
 
 def plan(seed, activation):
+    from grading import parts  # the activation parts' classes (read when grading: parts/ is loaded by then)
     return {"collector": "network", "activation": activation,
+            "activation_classes": [p.obj for p in parts.PARTS if p.name in ACTIVATIONS],
             "inputs": {f"x{i}": {"kind": "randn", "dtype": "float32", "shape": [batch, in_dim], "seed": seed + i}
                        for i, (_, in_dim, _, batch) in enumerate(CASES)},
             "cases": [{"num_layers": n, "input_dim": i, "output_dim": o, "input": f"x{k}", "init_seed": seed + 100 + k}

@@ -32,4 +32,4 @@ def variants(kit):
         "class MySigmoid:\n    def __init__(self, x):\n        self.x = x\n\n"
         "    def __call__(self, x):\n        return 1 / (1 + torch.exp(-x))\n\n"
         "    def derivative(self, x):\n        s = self(x)\n        return s * (1 - s)\n")},
-        {"sigmoid_value", "sigmoid_derivative", "forward_sigmoid"}, message="无法创建")  # Network() makes a MySigmoid()
+        {"sigmoid_value", "sigmoid_derivative"}, message="无法创建")  # forward is graded with the grader's activation
