@@ -470,7 +470,8 @@ torch._C._set_torch_function_mode = None
         "        for name in names:\n            x = self.activation(self.get_submodule(name)(x))\n"
         "        head = 'output' + '_layer'\n        return getattr(self, head)(x)\n"))
     issue15_families(source_nb, add, review, sol, sig, tanh, relu, drop_fn, l2, activation_class)
-    return variants
+    from corpus_runtime import runtime_variants  # noqa: E402  (issue 22's families; it imports this module)
+    return variants + runtime_variants(source_nb)
 
 
 def tests_after(source_nb, cell):
