@@ -40,7 +40,7 @@ def runtime_variants(source_nb):
 
     # ---------------------------------------------------------------- tables built while the answer cell runs
     add("table_sigmoid_torch_in_class_body", POLICY, TABLES, {"sigmoid_impl": _TABLE_CLASS.format(
-        name="MySigmoid", table="torch.sigmoid(torch.linspace(-20.0, 20.0, 400001))",
+        name="MySigmoid", table="torch.sigmoid(torch.linspace(-20.0, 20.0, 400001, dtype=torch.float64))",
         deriv="s = self(x)\n        return s * (1 - s)")}, both("sigmoid"), message="答案单元运行时")
     add("table_tanh_numpy_in_class_body", POLICY, TABLES, {"tanh_impl": "import numpy as np\n\n\n" + _TABLE_CLASS.format(
         name="MyTanh", table="torch.from_numpy(np.tanh(np.linspace(-20.0, 20.0, 400001)))",
