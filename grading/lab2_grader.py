@@ -226,12 +226,14 @@ def definition(grade_id, token, message):
 def defined_within_rules(grade_id, verdict, definitions):
     """The verdict once what the part's answer cell ran while it ran is taken into account (definitions: part name ->
     definition(...), for the answer cells that ran): an op outside the part's allowlist there (a table built with
-    torch.sigmoid in the class body, say) fails every test of the part; no record of it fails them too."""
+    torch.sigmoid in the class body, say) fails every test of the part; no record of it fails a test that passed."""
     part, _ = parts.test(grade_id)
     if part.ops is None or part.name not in definitions:
         return verdict
     record = definitions[part.name]
-    if record is None:
+    if record is None:  # the probe was kept from answering (tampering, judged on the source): a failed test says why
+        if not verdict.passed:
+            return verdict
         return Verdict(False, verdict.lines, f"{part.name}_definition_unrecorded",
                        f"评分程序没有收到 {part.code} 的答案单元运行时的记录(内核里记录运算的工具被改动或关掉了)。"
                        "这一部分评分时不计分。")
