@@ -34,6 +34,12 @@ def probe_request(call, plan):
     return "import lab2_probe\n" + ast.unparse(ast.fix_missing_locations(call))
 
 
+def cell_requests(token, grade_id):
+    """The two requests around an answer cell: the probe records what it runs (lab2_probe.begin_cell / end_cell)."""
+    return (f"import lab2_probe\nlab2_probe.begin_cell({token!r})",
+            f"import lab2_probe\nlab2_probe.end_cell({token!r}, {grade_id!r})")
+
+
 def probe_message(outputs, token):
     """(the probe's message, the kernel's error text) from the outputs of the probe request."""
     messages, error = [], None

@@ -18,6 +18,12 @@ NO_PROBE_DATA = "no_probe_data"             # no data came out of the kernel (la
 PROBE_DATA_INVALID = "probe_data_invalid"   # the data is not what the probe writes (lab2_grader.judge)
 GRADING_STOPPED = "grading_stopped"         # the notebook's fault stopped grading before this test (faults.mark_unrun)
 GRADER_MISTAKES = ("NO_PROBE_DATA", "PROBE_DATA_INVALID", "GRADING_STOPPED")
+# and every test of a part with rules (an allowlist): what its answer cell ran while it ran
+# (lab2_grader.defined_within_rules; no record of it is NO_PROBE_DATA), state from outside the call
+# (read_nothing_from_outside)
+WITH_RULES = ("op_at_definition", "outside_state")
+# what the tests that run a call on another device or dtype declare on their Test (on_device, kept_dtype)
+DEVICE, DTYPE = "device_not_kept", "dtype_not_kept"
 
 FLOATING = {"torch.float16", "torch.bfloat16", "torch.float32", "torch.float64"}
 
@@ -74,6 +80,71 @@ def ran_within_rules(call, part, what, autograd_ok=True):
             kind, names = broken
             raise Failed(f"{part.name}_{allowlists.MISTAKES[kind]}", allowlists.message(kind, what, names, allowed_text))
     return call
+
+
+def read_nothing_from_outside(part, plan, meta):
+    """After a test's judgement passed: no call of it read state from outside (a table, a cache, a stored result: a
+    tensor of more than a few elements it did not compute from its inputs; grading/rules/recorder.py). Only where the
+    part has rules (Network.forward reads its layers' weights)."""
+    if part.ops is None:
+        return
+    what = part.code + (f".{plan['method']}" if plan.get("method") and plan["method"] != "__call__" else "")
+    for call in meta.get("calls") or []:
+        if call.get("outside"):
+            raise Failed(f"{part.name}_outside_state", allowlists.outside_message(what, call["outside"]))
+
+
+def on_device(case):
+    """Whether a case runs on another device than the CPU (grading/lab2_probe.py: DEVICES): judged by judge_device."""
+    return bool(case.get("device"))
+
+
+DEVICE_ERROR = "device"  # the word in PyTorch's errors when tensors on two devices meet ("... not on the expected device")
+
+
+def judge_device(compared, call, part, what, device, dtype=None, shape=None):
+    """A call on an input on another device (the meta device on a CPU-only grader: no data, but a CPU tensor mixed in
+    fails as on a GPU): it must return a tensor on the input's device, of its shape and (where given) of the input's
+    dtype. An error that is not about devices (an op the meta device cannot run, such as .item()) decides nothing."""
+    error = call.get("error")
+    where = f"{what} [输入在 {device} 上]"
+    about = ("(meta 是 PyTorch 的一种不存数据的设备,评分时用它代替 GPU:设备不一致的错误和在 GPU 上一样)"
+             if device == "meta" else "")
+    if error:
+        if DEVICE_ERROR in error.get("message", ""):
+            raise Failed(f"{part.name}_device_not_kept", f"{where}{about} 运行出错:{err_text(error)} "
+                         "代码里有只在 CPU 上创建的张量(例如没有写 device= 的 torch.ones(x.shape)、torch.rand(X.shape)):"
+                         "在 GPU 上运行实验时就会这样出错。"
+                         "请用 torch.ones_like(x)、torch.rand_like(X),或者写上 device=x.device。")
+        compared(f"{where}:在这个设备上无法运行({err_text(error)[:80]}),不检查设备")
+        return
+    info = call.get("out")
+    if not isinstance(info, dict) or info.get("type") != "torch.Tensor":
+        return  # what it returns is judged on the CPU
+    got = info.get("device", "?")
+    compared(f"{where}:结果在 {got} 上,dtype {info.get('dtype')}")
+    if got.split(":")[0] != device.split(":")[0]:
+        raise Failed(f"{part.name}_device_not_kept", f"{where}{about} 的结果在 {got} 上,而不是输入所在的 {device}:"
+                     "在 GPU 上运行实验时,后面的运算会因为张量不在同一设备上而出错。请用 *_like 或 device=x.device 创建张量。")
+    if shape is not None and tuple(info.get("shape", ())) != tuple(shape):
+        raise Failed(f"{part.name}_wrong_shape", f"{where} 的形状应为 {tuple(shape)},实际为 {tuple(info.get('shape', ()))}。")
+    kept_dtype(compared, info, dtype, part, where)
+
+
+def kept_dtype(compared, info, dtype, part, what):
+    """A float32 input must give a float32 result: the network after it (float32 weights) fails on anything else.
+    A float64 input that gives float32 is only a hint (it loses precision, and breaks nothing in the lab)."""
+    if dtype is None:
+        return
+    want, got = str(dtype), info.get("dtype")
+    if got == want:
+        return
+    if want == "torch.float32":
+        raise Failed(f"{part.name}_dtype_not_kept", f"{what} 的输入是 float32,结果却是 {str(got).replace('torch.', '')}:"
+                     "网络里它后面的一层(float32 的权重)会因为 dtype 不一致而报错。请让结果保持输入的 dtype,例如 .to(x.dtype),"
+                     "不要用 .double() 或 float64 的常量张量。")
+    compared(f"(提示,不扣分){what} 的输入是 {want.replace('torch.', '')},结果却是 {str(got).replace('torch.', '')}:"
+             "精度降低了;保持输入的 dtype 可以写 .to(x.dtype)。")
 
 
 def tensor(info, arrays, part, what, like=None, shape=None):

@@ -107,8 +107,8 @@ def _tensor_info(value, what, arrays):
     if value["type"] == "torch.Tensor":
         shape = value.get("shape")
         _need(isinstance(shape, list) and all(type(s) is int and s >= 0 for s in shape), f"{what}: bad shape")
-        _need(isinstance(value.get("dtype"), str) and isinstance(value.get("requires_grad", False), bool),
-              f"{what}: bad dtype")
+        _need(isinstance(value.get("dtype"), str) and isinstance(value.get("requires_grad", False), bool)
+              and isinstance(value.get("device", "cpu"), str), f"{what}: bad dtype or device")
         _need("array" not in value or value["array"] in arrays, f"{what}: names no array")
 
 
@@ -121,6 +121,10 @@ def _call(call, what, arrays):
     _need(isinstance(funcs, dict) and all(isinstance(k, str) and type(v) is int for k, v in funcs.items()),
           f"{what}.funcs")
     _strings(call.get("warnings", []), f"{what}.warnings")
+    outside = call.get("outside", [])
+    _need(isinstance(outside, list) and all(
+        isinstance(t, dict) and isinstance(t.get("shape"), list) and all(type(n) is int for n in t["shape"])
+        and isinstance(t.get("dtype"), str) and type(t.get("numel")) is int for t in outside), f"{what}.outside")
     _strings(call.get("inputs_sha", []), f"{what}.inputs_sha")
     _need(call.get("backward_error") is None or isinstance(call["backward_error"], str), f"{what}: backward_error")
     _tensor_info(call.get("grad"), f"{what}.grad", arrays)
@@ -188,6 +192,7 @@ def judge(grade_id, test_plan, message, kernel_error=None):
         validate(test_plan, meta, arrays)
         part, test = parts.test(grade_id)
         test.judge(part, test_plan, meta, arrays, compared)
+        judging.read_nothing_from_outside(part, test_plan, meta)
     except Failed as failure:
         return declared(grade_id, Verdict(False, compared.lines, failure.mistake, failure.message))
     except BadData as err:
@@ -208,6 +213,46 @@ def check_here(grade_id, objects, seed=2024):
         print(line)
     if not verdict.passed:
         raise AssertionError(verdict.message)
+
+
+# ---------------------------------------------------------------- what an answer cell ran while it ran
+def definition(grade_id, token, message):
+    """What the probe recorded while answer cell `grade_id` ran ({"ops", "funcs"}), or None where no such record came
+    out of the kernel (only the student's code can cause that: the cell's part is judged without its points)."""
+    try:
+        meta, _ = decode(message)
+    except BadData:
+        return None
+    cell = meta.get("cell")
+    if meta.get("token") != token or meta.get("grade_id") != grade_id or not isinstance(cell, dict):
+        return None
+    ops, funcs = cell.get("ops"), cell.get("funcs")
+    if not (isinstance(ops, list) and all(isinstance(o, str) for o in ops) and isinstance(funcs, dict)
+            and all(isinstance(k, str) and type(v) is int for k, v in funcs.items())):
+        return None
+    return {"ops": ops, "funcs": funcs}
+
+
+def defined_within_rules(grade_id, verdict, definitions):
+    """The verdict once what the part's answer cell ran while it ran is taken into account (definitions: part name ->
+    definition(...), for the answer cells that ran): an op outside the part's allowlist there (a table built with
+    torch.sigmoid in the class body, say) fails every test of the part; no record of it fails a test that passed."""
+    part, _ = parts.test(grade_id)
+    if part.ops is None or part.name not in definitions:
+        return verdict
+    record = definitions[part.name]
+    if record is None:  # the probe was kept from answering (tampering, judged on the source): a failed test says why
+        if not verdict.passed:
+            return verdict
+        return Verdict(False, verdict.lines, judging.NO_PROBE_DATA,  # no data came out of the kernel for the cell
+                       f"评分程序没有收到 {part.code} 的答案单元运行时的记录(内核里记录运算的工具被改动或关掉了)。"
+                       "这一部分评分时不计分。")
+    allowed, allowed_text = allowlists.ALLOWLISTS[part.ops]
+    broken = allowlists.violation(allowed | allowlists.AT_DEFINITION, record["ops"], {})
+    if broken:
+        return Verdict(False, verdict.lines, f"{part.name}_op_at_definition",
+                       allowlists.definition_message(part.code, broken[1], allowed_text))
+    return verdict
 
 
 # ---------------------------------------------------------------- the submitted source overrules the data

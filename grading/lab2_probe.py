@@ -52,10 +52,13 @@ _list, _dict, _sorted, _bool, _int, _float, _Exception = list, dict, sorted, boo
 _Tensor = _torch.Tensor
 _TB = _torch._C.TensorBase.__dict__
 _VF = _torch._C._VariableFunctions
-_detach, _clone, _contiguous, _numpy, _reshape, _requires_grad_, _cpu, _float_t = (
-    _TB[n] for n in ("detach", "clone", "contiguous", "numpy", "reshape", "requires_grad_", "cpu", "float"))
+_detach, _clone, _contiguous, _numpy, _reshape, _requires_grad_, _cpu, _float_t, _to = (
+    _TB[n] for n in ("detach", "clone", "contiguous", "numpy", "reshape", "requires_grad_", "cpu", "float", "to"))
 _get = lambda name: _TB[name].__get__  # noqa: E731  (tensor properties: dtype, shape, requires_grad, grad)
-_dtype_of, _shape_of, _requires_grad_of, _grad_of = (_get(n) for n in ("dtype", "shape", "requires_grad", "grad"))
+_dtype_of, _shape_of, _requires_grad_of, _grad_of, _device_of = (
+    _get(n) for n in ("dtype", "shape", "requires_grad", "grad", "device"))
+DEVICES = ("meta", "cuda")  # where a plan may move an input: PyTorch's meta device (no data, but every device rule
+# of a real accelerator: a CPU tensor mixed in fails) on any grader, CUDA where there is one (tests/test_cuda.py)
 _backward = _torch.autograd.backward
 _no_grad, _enable_grad, _manual_seed, _Module = _torch.no_grad, _torch.enable_grad, _torch.manual_seed, _torch.nn.Module
 _ndcopy = _np.ndarray.copy  # a method of a built-in type: student code cannot replace it
@@ -70,7 +73,10 @@ materialize = _inputs.materialize
 
 
 def digest(tensor):
-    """sha256 of a tensor's bytes: the grader compares it with the input it sent (was the input changed?)."""
+    """sha256 of a tensor's bytes: the grader compares it with the input it sent (was the input changed?); "" for a
+    tensor on the meta device (it has no bytes)."""
+    if _device_of(tensor).type == "meta":
+        return ""
     return _sha256(_numpy(_contiguous(_cpu(_detach(tensor)))).tobytes()).hexdigest()
 
 
@@ -87,7 +93,9 @@ class _Collector:
             kind = _type(value)
             return {"type": f"{_getattr(kind, '__module__', '?')}.{_getattr(kind, '__qualname__', '?')}"}
         info = {"type": "torch.Tensor", "dtype": _str(_dtype_of(value)), "shape": [_int(s) for s in _shape_of(value)],
-                "requires_grad": _bool(_requires_grad_of(value))}
+                "requires_grad": _bool(_requires_grad_of(value)), "device": _str(_device_of(value))}
+        if _device_of(value).type == "meta":  # no data: its device, dtype and shape are what the grader needs
+            return info
         t = _cpu(_detach(value))
         if _TB["numel"](t) > MAX_ELEMENTS:  # far more than any input: its shape says what is wrong, its data is not needed
             return info
@@ -111,6 +119,16 @@ def _call(fn, args, record):
     return result
 
 
+def _on(tensor, case):
+    """The input moved to the device the case names (a plan names only DEVICES), else as it is."""
+    device = case.get("device")
+    if device is None:
+        return tensor
+    if device not in DEVICES:
+        raise ValueError(f"no such device in a plan: {device!r}")
+    return _to(tensor, device)
+
+
 def _public(result):
     """The call's data without the value itself (the call's dict stays the one the recorder's ops are added to)."""
     result.pop("value", None)
@@ -130,7 +148,7 @@ def _activation(plan, record, cls):
     inputs = {k: materialize(v) for k, v in plan["inputs"].items()}
     calls = []
     for case in plan["cases"]:
-        x = _reshape(_clone(inputs[case["input"]]), tuple(case["shape"]))
+        x = _on(_reshape(_clone(inputs[case["input"]]), tuple(case["shape"])), case)
         if case.get("backward"):  # does the value carry the gradient back to x (training needs it)?
             x = _requires_grad_(_clone(x))
             with _enable_grad():
@@ -236,7 +254,7 @@ def _function(plan, record, fn):
         args = []
         for arg in case["args"]:
             if "input" in arg:
-                t = _clone(inputs[arg["input"]])
+                t = _on(_clone(inputs[arg["input"]]), case)
                 args.append(_requires_grad_(t) if case.get("requires_grad") else t)
             else:
                 args.append(arg["value"])
@@ -263,6 +281,26 @@ def collect(plan, objects):
         call.pop("value", None)
     meta.update(token=plan["token"], grade_id=plan["grade_id"])
     return meta, record.arrays
+
+
+_cells = {}  # token -> (the recorder of an answer cell that is running, its call's index)
+
+
+def begin_cell(token):
+    """Before an answer cell runs (a request of the grader's, like check's): record everything it runs (class bodies,
+    module-level helpers, default arguments, tensors built for later) until end_cell."""
+    recorder = _recorder.Recorder(token)
+    recorder.__enter__()
+    _cells[token] = (recorder, recorder.start_cell())
+
+
+def end_cell(token, grade_id):
+    """After the answer cell: publish what it ran ({"cell": {"ops", "funcs"}}), as data."""
+    recorder, index = _cells.pop(token)
+    funcs = recorder.stop_cell()
+    recorder.__exit__(None, None, None)
+    meta = {"token": token, "grade_id": grade_id, "cell": {"ops": recorder.ops(index), "funcs": funcs}}
+    _publish_display_data({MIME: encode(meta, {})})
 
 
 def encode(meta, arrays):

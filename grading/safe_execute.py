@@ -46,13 +46,16 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, Integer, default
 
 import course
-from grading import lab2_grader, rules_cell, source_rules, student_runs, zygote
+from grading import lab2_grader, parts, rules_cell, source_rules, student_runs, zygote
 from grading.budgets import Budgets
 from grading.faults import KERNEL_FAULTS, KernelFault, NotebookFault, mark_unrun
-from grading.hidden_tests import probe_message, probe_request, split_test
+from grading.hidden_tests import cell_requests, probe_message, probe_request, split_test
 from grading.kernels import Kernel, SandboxedKernels, SandboxMissing
 from grading.lab2_grader import GraderBug
 from grading.outputs import shown, verdict_outputs
+
+
+RECORDED_CELLS = {p.answer for p in parts.PARTS if p.ops is not None}  # answer cells judged while they run too
 
 
 def executed(nb):
@@ -72,6 +75,7 @@ class NotebookGrading:
     timing: dict = field(default_factory=dict)    # kernel wait and boot, each cell's seconds, the total
     timeouts: int = 0                    # cell timeouts so far (a second one stops the notebook)
     budget_bound: bool = False           # whether the running cell's timeout is the notebook's deadline
+    definitions: dict = field(default_factory=dict)  # part -> what its answer cell ran while it ran (or None)
 
 
 class SafeExecute(SandboxedKernels, Budgets, Execute):
@@ -216,6 +220,9 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
             cell.source = rules_cell.CELL_UNDER_AUTOGRADE
             cell, resources = super().preprocess_cell(cell, resources, index)
             label = rules_cell.CELL_ID
+        elif course.meta(cell).get("grade_id") in RECORDED_CELLS:
+            label = course.meta(cell)["grade_id"]
+            cell, resources = self._run_recorded_cell(cell, resources, index, label)
         else:
             cell, resources = super().preprocess_cell(cell, resources, index)
             label = course.meta(cell).get("grade_id") or "student code"
@@ -223,6 +230,28 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
             self.grading.timing["cells"].append([index, label, round(time.monotonic() - start, 3)])
             self.check_disk()
         return cell, self.resources
+
+    async def _probe_line(self, source, index):
+        """One request of the grader's in the kernel, out of the notebook (its outputs)."""
+        probe = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+        await self.async_execute_cell(probe, index, store_history=False)
+        return probe.outputs
+
+    def _run_recorded_cell(self, cell, resources, index, grade_id):
+        """An answer cell of a part with rules, run as any cell, with the probe recording what it runs meanwhile
+        (grading/lab2_grader.py: defined_within_rules judges it)."""
+        token = secrets.token_hex(8)
+        begin, end = cell_requests(token, grade_id)
+        run_sync(self._probe_line)(begin, index)
+        try:
+            cell, resources = super().preprocess_cell(cell, resources, index)
+        finally:
+            self.nb.cells[index] = cell
+        outputs = run_sync(self._probe_line)(end, index)
+        self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
+        message, _ = probe_message(outputs, token)
+        self.grading.definitions[parts.part_of(grade_id).name] = lab2_grader.definition(grade_id, token, message)
+        return cell, resources
 
     async def _grade_test_cell(self, cell, index):
         grade_id = cell.metadata["nbgrader"]["grade_id"]
@@ -245,6 +274,7 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
             self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
         message, kernel_error = probe_message(probe.outputs, token)
         on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)
+        on_data = lab2_grader.defined_within_rules(grade_id, on_data, self.grading.definitions)
         verdict = lab2_grader.overrule(grade_id, index, on_data, self.grading.findings)
         cell.outputs = shown(kernel_outputs) + verdict_outputs(verdict)
         cell.metadata["lab2"] = {"verdict": "pass" if verdict.passed else "fail", "mistake": verdict.mistake,

@@ -51,15 +51,21 @@ def test_every_id_in_the_judging_code_is_declared(path):
     literal, suffixes = ids_in(path)
     declared = declared_for(owners)
     assert literal <= declared, f"{path.name} gives undeclared ids: {sorted(literal - declared)}"
-    missing = {f"{p.name}_{s}" for p in owners for s in suffixes} - declared
+    if path.parent == GRADING:  # the helpers every part's judgements call: each id declared for the parts that use it
+        missing = {s for s in suffixes if not any(f"{p.name}_{s}" in declared for p in owners)}
+    else:
+        missing = {f"{p.name}_{s}" for p in owners for s in suffixes} - declared
     assert not missing, f"{path.name} gives undeclared ids: {sorted(missing)}"
 
 
 def test_every_declared_id_is_one_the_code_can_give():
-    """A test's own declared ids are written in its judgement's module (literally, or as f"{part}_<suffix>")."""
+    """A test's own declared ids are written in its judgement's module or in judging.py, whose helpers it calls
+    (literally, or as f"{part}_<suffix>")."""
+    helpers = ids_in(GRADING / "judging.py")[1]
     for part, test in parts.TESTS.values():
         path = GRADING / "parts" / f"{getattr(test.judge, 'func', test.judge).__module__.rsplit('.', 1)[1]}.py"
         literal, suffixes = ids_in(path)
+        suffixes |= helpers
         dead = [s for s in test.mistakes if s not in suffixes and f"{part.name}_{s}" not in literal]
         assert not dead, f"{test.grade_id} declares ids its judgement never gives: {dead}"
 
@@ -76,6 +82,7 @@ def test_the_shared_ids_are_declared_once_and_given_to_every_test_they_apply_to(
         assert (f"{part.name}_{allowlists.MISTAKES['op']}" in ids) == (part.ops is not None)
         assert (f"{part.name}_{allowlists.MISTAKES['leaves_torch']}" in ids) == part.in_torch
         assert (f"{part.name}_autograd" in ids) == (part.derivative and grade_id.endswith("_derivative"))
+        assert all((f"{part.name}_{s}" in ids) == (part.ops is not None) for s in judging.WITH_RULES)
 
 
 def test_a_verdict_with_an_undeclared_id_is_the_graders_bug():

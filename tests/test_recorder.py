@@ -54,3 +54,49 @@ def test_recorder_and_inputs_load_from_their_files_alone(tmp_path):
         assert {m.split(".")[0] for m in imported} <= {"torch", "warnings"}, f"{name}.py imports {imported}"
         spec = importlib.util.spec_from_file_location(f"lone_{name}", path)
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+TABLE = torch.linspace(-1.0, 1.0, 1001) ** 3  # built before the call: state from outside
+
+
+def test_a_tensor_the_call_did_not_compute_from_its_inputs_is_named_with_its_size():
+    cache, results = {}, []
+
+    def from_table(x):
+        return TABLE[((x.clamp(-1, 1) + 1) * 500).long()]
+
+    def cached(x):
+        return cache.setdefault(x.numel(), x * 2)
+
+    def stored(x):
+        results.append(x * 2)
+        return results[0]
+
+    with Recorder() as rec:
+        table = rec.call(from_table, [torch.randn(50)])
+        first, second = rec.call(cached, [torch.randn(50)]), rec.call(cached, [torch.randn(50)])
+        rec.call(stored, [torch.randn(50)])
+        again = rec.call(stored, [torch.randn(50)])
+    assert table["outside"] == [{"shape": [1001], "dtype": "float32", "numel": 1001}]
+    assert first["outside"] == [] and second["outside"] == [{"shape": [50], "dtype": "float32", "numel": 50}]
+    assert again["outside"] == [{"shape": [50], "dtype": "float32", "numel": 50}]
+
+
+def test_constants_views_in_place_ops_and_the_input_itself_are_not_outside_state():
+    zero, coefficients = torch.tensor(0.0), torch.arange(16.0)  # a scalar and a few elements: constants
+    honest = [lambda x: torch.where(x > 0, x, 0.0), lambda x: x.masked_fill(x < 0, 0.0), lambda x: x,
+              lambda x: x.data.clamp(min=0), lambda x: torch.maximum(x, torch.tensor(1.0, device=x.device)),
+              lambda x: torch.maximum(x.reshape(2, 25), zero).reshape(-1), lambda x: x[:16] * coefficients,
+              lambda x: (lambda out: (out.__setitem__(out < 0, 0), out.mul_(2))[1])(x.clone())]
+    with Recorder() as rec:
+        results = [rec.call(fn, [torch.randn(50)]) for fn in honest]
+    assert [r["outside"] for r in results] == [[]] * len(honest), [r["error"] for r in results]
+
+
+def test_a_whole_cell_is_recorded_as_one_more_call():
+    rec = Recorder("cell")
+    with rec:
+        index = rec.start_cell()
+        table = torch.sigmoid(torch.linspace(-1.0, 1.0, 11))  # what a class body could run
+        funcs = rec.stop_cell()
+    assert table.shape == (11,) and "sigmoid" in rec.ops(index) and funcs.get("sigmoid") == 1

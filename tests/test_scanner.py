@@ -25,6 +25,15 @@ def test_code_the_grader_cannot_read_goes_to_review():
     assert kinds("exec('import sys; sys.settrace(None)')") == [("tampering", "trace_hook")]  # its code is read
 
 
+def test_code_run_in_another_thread_or_process_goes_to_review():
+    """The recorder sees the kernel's main thread only: what runs elsewhere needs a person."""
+    for source in ("import threading\nthreading.Thread(target=f).start()",
+                   "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(2)",
+                   "import _thread", "import multiprocessing as mp", "y = torch.jit.wait(torch.jit.fork(f, x))"):
+        assert ("unreadable_code", "thread") in kinds(source), source
+    assert kinds("import time\nimport math\ntime.sleep(0.1)") == []
+
+
 def test_autograd_counts_only_in_a_derivative():
     source = "def derivative(self, x):\n    return torch.autograd.grad(y, x)"
     assert ("autograd", "torch.autograd") in kinds(source, derivative=True)

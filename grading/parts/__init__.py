@@ -94,6 +94,8 @@ def shared_mistakes(part, test):
         if declared.mistake and (declared.cost != DERIVATIVE or derivative_test):
             found[f"finding_kinds:{kind}"] = declared.mistake.format(part=part.name)
     found.update({f"judging.{name}": getattr(judging, name) for name in judging.GRADER_MISTAKES})
+    if part.ops is not None:
+        found.update({f"judging.WITH_RULES:{s}": f"{part.name}_{s}" for s in judging.WITH_RULES})
     return found
 
 

@@ -15,6 +15,9 @@ from grading.parts import Part, Test
 GRID = 6300  # inputs per dtype: a grid over [-20, 20], small values around 0, exact zeros, random points (60 × 105)
 _BIG = {"kind": "values", "dtype": "float32", "shape": [4], "values": [-100.0, -90.0, 90.0, 100.0]}
 _ZERO = {"kind": "values", "dtype": "float32", "shape": [3], "values": [0.0, 0.0, 0.0]}
+# the same calls on the meta device (PyTorch's device without data: a tensor made on the CPU and mixed in fails there
+# as it would on a GPU), in both dtypes: the result must stay on the input's device, in its dtype
+_ON_DEVICE = [{"input": "x32", "shape": [60, 105], "device": "meta"}, {"input": "x64", "shape": [GRID], "device": "meta"}]
 
 
 def _grids(seed):
@@ -26,12 +29,12 @@ def plan_value(seed):
     cases = [{"input": x, "shape": shape} for x in ("x32", "x64") for shape in ([GRID], [60, 105], [3, 20, 105])]
     return {"collector": "activation", "method": "__call__", "inputs": dict(_grids(seed), big=_BIG),
             "cases": cases + [{"input": "big", "shape": [4], "hint_only": True},
-                              {"input": "x64", "shape": [GRID], "backward": True}]}  # the gradient reaches x
+                              {"input": "x64", "shape": [GRID], "backward": True}] + _ON_DEVICE}  # the gradient reaches x
 
 
 def plan_derivative(seed):
     cases = [{"input": "zero", "shape": [3]}, {"input": "x32", "shape": [GRID]}, {"input": "x64", "shape": [GRID]},
-             {"input": "big", "shape": [4], "hint_only": True}]  # x = 0 first: the commonest mistake, named
+             {"input": "big", "shape": [4], "hint_only": True}] + _ON_DEVICE  # x = 0 first: the commonest mistake, named
     return {"collector": "activation", "method": "derivative", "cases": cases,
             "inputs": dict(_grids(seed), big=_BIG, zero=_ZERO)}
 
@@ -72,8 +75,16 @@ def _cases(part, plan, meta, arrays, compared, method, overflows):
         yield what, case, call, xs[case["input"]].reshape(case["shape"])
 
 
+def _device_case(part, case, call, x, what, compared):
+    """A case on the meta device: only where the result lives, its shape and dtype (the CPU cases judge the rest)."""
+    judging.judge_device(compared, call, part, what, case["device"], x.dtype, shape=tuple(x.shape))
+
+
 def judge_value(part, plan, meta, arrays, compared, *, reference, overflows):
     for what, case, call, x in _cases(part, plan, meta, arrays, compared, "__call__", overflows):
+        if judging.on_device(case):
+            _device_case(part, case, call, x, what, compared)
+            continue
         judging.ran_within_rules(call, part, what)
         out = judging.tensor(call["out"], arrays, part.name, what, like=x)
         if case.get("backward"):
@@ -89,10 +100,14 @@ def judge_value(part, plan, meta, arrays, compared, *, reference, overflows):
                          f"{what} 修改了输入张量 x(原地操作)。激活函数不应改变它的输入,请用不带下划线的运算。")
         judging.compare(compared, f"{part.name}_value_mismatch", f"{what} [{judging.dtype_name(x)}, 形状 {tuple(x.shape)}]",
                         out, reference(x.double()), x)
+        judging.kept_dtype(compared, call["out"], x.dtype, part, f"{what} [{judging.dtype_name(x)}]")
 
 
 def judge_derivative(part, plan, meta, arrays, compared, *, derivative, at_zero, zero_hint, overflows):
     for what, case, call, x in _cases(part, plan, meta, arrays, compared, "derivative", overflows):
+        if judging.on_device(case):
+            _device_case(part, case, call, x, what, compared)
+            continue
         judging.ran_within_rules(call, part, what, autograd_ok=False)
         if case["input"] == "zero":
             info = call.get("out")
@@ -111,11 +126,13 @@ def judge_derivative(part, plan, meta, arrays, compared, *, derivative, at_zero,
             raise Failed(f"{part.name}_modifies_input", f"{what} 修改了输入张量 x(原地操作)。请用不带下划线的运算。")
         judging.compare(compared, f"{part.name}_derivative_mismatch", f"{what} [{judging.dtype_name(x)}]", out,
                         derivative(x.double()), x)
+        judging.kept_dtype(compared, call["out"], x.dtype, part, f"{what} [{judging.dtype_name(x)}]")
 
 
 CLASS = ("construct_error", "missing_method")  # _construct: the class could not be made (or is no class), or called
-VALUE = CLASS + ("cuts_graph", "modifies_input", "value_mismatch")                  # judge_value
-DERIVATIVE = CLASS + ("derivative_at_zero", "modifies_input", "derivative_mismatch")  # judge_derivative
+VALUE = CLASS + ("cuts_graph", "modifies_input", "value_mismatch", judging.DEVICE, judging.DTYPE)  # judge_value
+DERIVATIVE = CLASS + ("derivative_at_zero", "modifies_input", "derivative_mismatch", judging.DEVICE,
+                      judging.DTYPE)  # judge_derivative
 
 
 def activation_part(*, name, order, title, cls, reference, derivative, at_zero, points, zero_hint="", overflows=True,

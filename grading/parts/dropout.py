@@ -6,11 +6,12 @@ from grading.parts import Part, Test
 
 
 def plan(inputs, calls, seed):
-    """inputs: name -> (shape, float bits); calls: (input name, p) in order."""
+    """inputs: name -> (shape, float bits); calls: (input name, p) or (input name, p, device) in order."""
     return {"collector": "function",
             "inputs": {name: {"kind": "rand_plus_one", "dtype": f"float{bits}", "shape": list(shape), "seed": seed + i}
                        for i, (name, (shape, bits)) in enumerate(inputs.items())},
-            "cases": [{"args": [{"input": name}, {"value": p}]} for name, p in calls]}
+            "cases": [dict({"args": [{"input": name}, {"value": p}]}, **({"device": rest[0]} if rest else {}))
+                      for name, p, *rest in calls]}
 
 
 EDGES = ({"X": ((16, 32), 32)}, (("X", 0.0), ("X", 1.0)))
@@ -18,7 +19,8 @@ STATS = ({f"X{p}_{bits}": ((400, 250), bits) for p in (0.2, 0.5, 0.7) for bits i
          tuple((f"X{p}_{bits}", p) for p in (0.2, 0.5, 0.7) for bits in (32, 64)))
 # the first and the last call: the same X and p (is the mask new each call?); between them, other shapes
 MASK = ({"X": ((400, 250), 32), "v": ((10000,), 64), "c": ((10, 20, 30), 64)},
-        (("X", 0.5), ("v", 0.3), ("c", 0.3), ("X", 0.5)))
+        (("X", 0.5), ("v", 0.3), ("c", 0.3), ("X", 0.5), ("X", 0.5, "meta"), ("v", 0.3, "meta")))
+# the last two: on the meta device (a mask made on the CPU, torch.rand(X.shape) without device=, fails there as on a GPU)
 
 
 def _output(part, call, arrays, X, p):
@@ -40,12 +42,24 @@ def _keep_stats(out, X, p):
 
 
 def _calls(part, plan, meta, arrays, compared):
+    """(X, p, out, what) of each call on the CPU; the calls on another device are judged there (judging.judge_device)."""
     xs = judging.inputs_of(plan)
     judging.warnings_of(compared, meta["calls"])
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
         X, p = xs[case["args"][0]["input"]], case["args"][1]["value"]
+        if judging.on_device(case):
+            continue  # judged last (judge_mask: _on_device)
         out, what = _output(part, call, arrays, X, p)
         yield X, p, out, what
+
+
+def _on_device(part, plan, meta, compared):
+    """The calls on the meta device: the result on X's device, of X's shape (its dtype: judge_stats)."""
+    xs = judging.inputs_of(plan)
+    for case, call in zip(plan["cases"], meta["calls"], strict=True):
+        if judging.on_device(case):
+            X, p = xs[case["args"][0]["input"]], case["args"][1]["value"]
+            judging.judge_device(compared, call, part, f"dropout_layer(X, {p})", case["device"], shape=tuple(X.shape))
 
 
 def judge_edges(part, plan, meta, arrays, compared):
@@ -63,10 +77,12 @@ def judge_edges(part, plan, meta, arrays, compared):
 
 
 def judge_stats(part, plan, meta, arrays, compared):
+    stats = []
     for X, p, out, what in _calls(part, plan, meta, arrays, compared):
         kept, keep_rate, scale_err = _keep_stats(out, X, p)
         compared(f"{what} [{judging.dtype_name(X)}]: 保留率 {keep_rate:.4f}(应约为 1-p = {1 - p:.2f}),"
             f"保留元素的缩放误差 {scale_err:.1e}(应乘以 1/(1-p) = {1 / (1 - p):.4f})")
+        stats.append((X, p, what))
         if abs(keep_rate - (1 - p)) > 0.01:
             mistake, hint = "dropout_keep_rate", ""
             if abs(keep_rate - p) <= 0.01:
@@ -83,6 +99,8 @@ def judge_stats(part, plan, meta, arrays, compared):
                     mistake, ratio_hint = "dropout_rescale_by_p", ratio_hint + "(除以了 p)"
             raise Failed(mistake, f"{what}:保留下来的元素应乘以 1/(1-p) = {1 / (1 - p):.4f},使输出的期望等于输入;"
                          f"{ratio_hint},最大误差 {scale_err:.2e}。")
+    for (X, _, what), call in zip(stats, meta["calls"], strict=True):  # the values are right: is the dtype X's?
+        judging.kept_dtype(compared, call["out"], X.dtype, part, f"{what} [{judging.dtype_name(X)}]")
 
 
 def judge_mask(part, plan, meta, arrays, compared):
@@ -109,6 +127,7 @@ def judge_mask(part, plan, meta, arrays, compared):
         if abs(keep_rate - 0.7) > 0.05 or scale_err > 1e-4:
             raise Failed("dropout_shape", f"{w} 对形状为 {shape} 的输入不正确:保留率 {keep_rate:.3f}(应约为 0.7),"
                                           f"缩放误差 {scale_err:.1e}。")
+    _on_device(part, plan, meta, compared)
 
 
 PART = Part(
@@ -116,9 +135,10 @@ PART = Part(
     tests=(Test("dropout_edges", 4, "dropout 的边界情况 p = 0 与 p = 1", lambda seed: plan(*EDGES, seed), judge_edges,
                 mistakes=("modifies_input", "p0_changes_x", "p1_keeps")),
            Test("dropout_stats", 7, "dropout 的保留率与缩放", lambda seed: plan(*STATS, seed), judge_stats,
-                mistakes=("modifies_input", "keep_rate", "keeps_with_p", "rescale", "no_rescale", "rescale_by_p")),
+                mistakes=("modifies_input", "keep_rate", "keeps_with_p", "rescale", "no_rescale", "rescale_by_p",
+                          judging.DTYPE)),
            Test("dropout_mask", 6, "dropout 的掩码", lambda seed: plan(*MASK, seed), judge_mask,
-                mistakes=("modifies_input", "same_mask", "mask_not_elementwise", "shape"))),
+                mistakes=("modifies_input", "same_mask", "mask_not_elementwise", "shape", judging.DEVICE))),
     ops="basic+random", in_torch=True,
     sample_mistake=("return mask * X / (1.0 - dropout)", "return mask * X"), sample_fails=("dropout_stats", "dropout_mask"),
 )

@@ -4,14 +4,17 @@ from grading.judging import Failed
 from grading.parts import Part, Test
 
 SHAPES = (((200, 1), 32), ((1, 200), 32), ((5,), 32), ((3, 4), 64), ((2, 3, 4), 32), ((10, 10), 64))
+ON_DEVICE = (0, 3)  # the value test calls these weights once more on the meta device: a 0-dim tensor on w's device
 
 
 def plan(seed, grad=False):
+    cases = [{"args": [{"input": f"w{i}"}], "requires_grad": grad, "backward": grad} for i in range(len(SHAPES))]
+    if not grad:
+        cases += [{"args": [{"input": f"w{i}"}], "device": "meta"} for i in ON_DEVICE]
     return {"collector": "function",
             "inputs": {f"w{i}": {"kind": "randn", "dtype": f"float{bits}", "shape": list(shape), "seed": seed + i}
                        for i, (shape, bits) in enumerate(SHAPES)},
-            "cases": [{"args": [{"input": f"w{i}"}], "requires_grad": grad, "backward": grad}
-                      for i in range(len(SHAPES))]}
+            "cases": cases}
 
 
 WHAT = "l2_penalty(w)"
@@ -22,6 +25,8 @@ def _calls(part, plan, meta, arrays, compared):
     xs = judging.inputs_of(plan)
     judging.warnings_of(compared, meta["calls"])
     for case, call in zip(plan["cases"], meta["calls"], strict=True):
+        if judging.on_device(case):
+            continue  # judged last, by judge_value
         judging.ran_within_rules(call, part, WHAT)
         yield xs[case["args"][0]["input"]], call, judging.tensor(call["out"], arrays, part.name, WHAT)
 
@@ -50,6 +55,9 @@ def judge_value(part, plan, meta, arrays, compared):
             raise Failed(hit[0] if hit else "l2_value_mismatch",
                          f"{what} 的值不对:你的结果 {got:.6g},应为 sum(w²)/2 = {want:.6g}(相对误差 {rel:.1e})"
                          + (f"。看起来是{hit[1]}" if hit else "") + "。")
+    for case, call in zip(plan["cases"], meta["calls"], strict=True):
+        if judging.on_device(case):  # a 0-dim tensor on w's device (the training loop adds it to the loss there)
+            judging.judge_device(compared, call, part, what, case["device"], shape=())
 
 
 def judge_grad(part, plan, meta, arrays, compared):
@@ -75,7 +83,7 @@ PART = Part(
     ops="basic+sums",
     tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value,
                 mistakes=("not_scalar", "modifies_input", "missing_half", "mean_not_sum", "norm_not_squared", "l1",
-                          "value_mismatch")),
+                          "value_mismatch", judging.DEVICE)),
            Test("l2_grad", 6, "l2_penalty 的梯度", lambda seed: plan(seed, grad=True), judge_grad,
                 mistakes=("cut_from_graph", "no_gradient", "grad_mismatch"))),
     sample_mistake=("torch.sum(w.pow(2)) / 2", "torch.sum(w.pow(2))"), sample_fails=("l2_value", "l2_grad"),

@@ -45,6 +45,8 @@ ALLOWLISTS = {
 # <part>_<this>; autograd in a derivative is also a finding in the source (finding_kinds.py), one id for both
 MISTAKES = {"op": "op_not_allowed", "leaves_torch": "leaves_torch",
             "autograd": FINDING_KINDS["autograd"].mistake.removeprefix("{part}_")}
+# what an answer cell may run while it runs, besides its part's ops: inputs for a quick try of its own code
+AT_DEFINITION = RANDOM | {"arange", "linspace", "logspace", "eye"}
 
 # leaving torch (function-level names): any of these, or a Python number per element
 LEAVES_TORCH = {"numpy", "tolist", "__array__", "__array_wrap__"}
@@ -103,6 +105,24 @@ def message(kind, what, names, allowed_text):
     shown = ", ".join(known_as(n) if n != ENGINE else "自动求导" for n in names)
     note = "(别的激活函数的库函数也算库函数)" if any(without_inplace(n) in LIBRARY_ACTIVATIONS for n in names) else ""
     return f"这一部分用了 {shown}:{what} 只能用{allowed_text}{note},评分时不计分。"
+
+
+def outside_message(what, outside):
+    """A call that read state from outside: a tensor of more than a few elements it did not compute from its inputs."""
+    shown = "、".join(f"形状 {tuple(t['shape'])} 的 {t['dtype']} 张量({t['numel']} 个元素)" for t in outside)
+    return (f"{what} 读取了不是在这次调用里由输入算出来的张量:{shown}。这是在调用之外准备好的数据(预先算好的表、缓存、"
+            "存下来的结果,或别的线程算出的结果),评分无法确认它是怎么算出来的。请在函数里直接由输入 x 计算结果"
+            "(几个元素的常量没有关系)。这一部分评分时不计分。")
+
+
+def definition_message(code, names, allowed_text):
+    """An answer cell that ran, while it ran (class body, helpers, default arguments, tensors built for later), an op
+    its part does not allow."""
+    shown = ", ".join(known_as(n) if n not in (ENGINE, RECORDER_STOPPED) else "自动求导" if n == ENGINE
+                      else "(记录运算的工具被关掉了)" for n in names)
+    note = "(别的激活函数的库函数也算库函数)" if any(without_inplace(n) in LIBRARY_ACTIVATIONS for n in names) else ""
+    return (f"{code} 的答案单元运行时(类体、模块级的辅助代码、默认参数或预先算好的张量里)用了 {shown}:这一部分的代码"
+            f"在任何地方都只能用{allowed_text}{note}。这一部分评分时不计分。")
 
 
 def graph_mistake(x, out_requires_grad, grad, reference):

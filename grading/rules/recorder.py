@@ -10,8 +10,13 @@ import torch
 from torch.autograd import profiler as _profiler
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves as _leaves
 
 ENGINE, RECORDER_STOPPED = "autograd::engine", "recorder_stopped"  # pseudo-ops: autograd's engine ran; the recording was cut
+FEW = 16  # a tensor of at most this many elements from outside the call is a constant (a scalar, a small table of
+# coefficients); a larger one is state from outside: a table, a cache or a stored result
+OUTSIDE_SHOWN = 3  # outside tensors described per call
+_Tensor = torch.Tensor
 
 
 class _TorchFunctionCounts(TorchFunctionMode):
@@ -25,18 +30,57 @@ class _TorchFunctionCounts(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def _storage(t):
+    """Where a tensor's elements live (views, .data and in-place results share it), or None where that cannot be read
+    (the meta device, tensors without storage)."""
+    try:
+        return t.untyped_storage().data_ptr() or None
+    except (RuntimeError, NotImplementedError, TypeError, AttributeError):
+        return None
+
+
+def _describe(t):
+    return {"shape": [int(s) for s in t.shape], "dtype": str(t.dtype).replace("torch.", ""), "numel": int(t.numel())}
+
+
 class _AtenOps(TorchDispatchMode):
+    """The aten ops of one call and the tensors it read from outside: a tensor of more than FEW elements that is
+    neither one of the call's inputs nor made by an op of the call (a table built beforehand, a cache, a stored result,
+    a tensor made in a thread the recorder does not see)."""
+
     @classmethod
     def _should_skip_dynamo(cls):  # nothing is compiled here; wrapping for dynamo would import it (1.6 s)
         return False
 
-    def __init__(self):
+    def __init__(self, inputs=()):
         super().__init__()
-        self.names = set()
+        self.names, self.outside, self._kept = set(), [], []  # _kept: the call's tensors, alive until it ends
+        self._known = set()
+        for t in inputs:
+            self.know(t)
+
+    def know(self, t):
+        if isinstance(t, _Tensor):
+            self._kept.append(t)
+            self._known.add(_storage(t))
+
+    def read(self, t):
+        """A tensor the call reads (an op's argument, or what it returns): noted when it comes from outside."""
+        if isinstance(t, _Tensor) and t.numel() > FEW:
+            where = _storage(t)
+            if where is not None and where not in self._known:
+                self._known.add(where)  # described once
+                if len(self.outside) < OUTSIDE_SHOWN:
+                    self.outside.append(_describe(t))
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.names.add(func._schema.name.split("::")[-1])
-        return func(*args, **(kwargs or {}))
+        for t in _leaves((args, kwargs or {})):
+            self.read(t)
+        out = func(*args, **(kwargs or {}))
+        for t in _leaves(out):
+            self.know(t)
+        return out
 
 
 class Recorder:
@@ -71,7 +115,8 @@ class Recorder:
         return False
 
     def call(self, fn, args):
-        funcs, aten = _TorchFunctionCounts(), _AtenOps()
+        """Run fn(*args), recorded: {"value" | "error", "funcs", "outside", "warnings"}."""
+        funcs, aten = _TorchFunctionCounts(), _AtenOps(args)
         result = {"error": None, "out": None}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -80,10 +125,27 @@ class Recorder:
                     result["value"] = fn(*args)
             except (Exception, SystemExit) as err:  # KeyboardInterrupt (a timeout) goes on up
                 result["error"] = {"type": type(err).__name__, "message": str(err)[:300]}
+        if result["error"] is None:
+            aten.read(result["value"])  # what it returns: made by the call, or one of its inputs
         self.calls.append(aten.names)
-        result["funcs"] = funcs.counts
+        result["funcs"], result["outside"] = funcs.counts, aten.outside
         result["warnings"] = [f"{w.category.__name__}: {w.message}"[:300] for w in caught]
         return result
+
+    def start_cell(self):
+        """Record what runs from now until stop_cell() as one more call (a whole cell, run by the kernel between the
+        two): its ops (both recorders) and torch functions. Returns the call's index for ops()."""
+        self._cell = (_record_function(self.marker + str(len(self.calls))), _TorchFunctionCounts(), _AtenOps())
+        for context in self._cell:
+            context.__enter__()
+        self.calls.append(self._cell[2].names)
+        return len(self.calls) - 1
+
+    def stop_cell(self):
+        """The torch functions the cell called (its ops: ops(index) after the recorder's block)."""
+        for context in reversed(self._cell):
+            context.__exit__(None, None, None)
+        return self._cell[1].counts
 
     def ops(self, index):
         """The aten ops call `index` ran (both recorders), with ENGINE when autograd's engine ran in it."""

@@ -63,6 +63,9 @@ AS_VALUE = NAME_BUILTINS | CODE_BUILTINS | {"__import__", "vars", "globals", "lo
 DYNAMIC_CODE = ("runpy", "marshal.load", "marshal.loads", "pickle.load", "pickle.loads", "dill", "cloudpickle",
                 "types.FunctionType", "types.CodeType", "types.LambdaType", "importlib.util", "importlib.machinery",
                 "code.InteractiveInterpreter", "code.InteractiveConsole", "code.interact", "imp.load_source")
+# code run elsewhere: the recorder sees the kernel's main thread only (torch's modes and profiler are per thread)
+ELSEWHERE = ("threading", "_thread", "concurrent", "multiprocessing", "torch.multiprocessing", "asyncio", "sched",
+             "torch.jit.fork", "torch.jit._fork", "torch.futures", "os.register_at_fork", "signal.setitimer")
 MODULES = {"torch", "np", "numpy", "nn", "F", "optim", "math", "sys", "os", "builtins", "__builtins__", "importlib",
            "IPython", "operator", "types", "inspect", "gc", "ctypes", "functools", "itertools", "random", "re", "io",
            "pickle", "marshal", "runpy", "codecs", "base64", "zlib", "binascii", "torchvision", "plt", "matplotlib"}
@@ -176,6 +179,8 @@ class _Scanner(ast.NodeVisitor):
             self.add("tampering", "ipython_hook", node, TAMPERING["ipython_hook"][2])
         if any(_under(dotted, (prefix,)) for prefix in DYNAMIC_CODE):
             self.unreadable("dynamic", node)
+        if _under(dotted, ELSEWHERE):
+            self.unreadable("thread", node)
 
     def imported(self, module, node):
         if not _installed(module):

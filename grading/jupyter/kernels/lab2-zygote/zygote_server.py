@@ -244,6 +244,7 @@ def preload():
     from torch.overrides import TorchFunctionMode  # noqa: F401
     from torch.utils._python_dispatch import TorchDispatchMode  # noqa: F401
     from torch.utils.data import DataLoader  # noqa: F401
+    import torch._dynamo  # noqa: F401  (the first op on the meta device imports it: 3.5 s per kernel otherwise)
 
 
 def serve(control):
