@@ -232,9 +232,13 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         return cell, self.resources
 
     async def _probe_line(self, source, index):
-        """One request of the grader's in the kernel, out of the notebook (its outputs)."""
-        probe = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
-        await self.async_execute_cell(probe, index, store_history=False)
+        """One request of the grader's in the kernel, out of the notebook: its outputs (the notebook's cell at `index`
+        stays the one there: nbclient stores the cell it executed at its index)."""
+        cell, probe = self.nb.cells[index], NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+        try:
+            await self.async_execute_cell(probe, index, store_history=False)
+        finally:
+            self.nb.cells[index] = cell
         return probe.outputs
 
     def _run_recorded_cell(self, cell, resources, index, grade_id):
@@ -248,7 +252,6 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         finally:
             self.nb.cells[index] = cell
         outputs = run_sync(self._probe_line)(end, index)
-        self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
         message, _ = probe_message(outputs, token)
         self.grading.definitions[parts.part_of(grade_id).name] = lab2_grader.definition(grade_id, token, message)
         return cell, resources
@@ -264,15 +267,13 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         finally:
             cell.source = source
         kernel_outputs = cell.outputs
-        probe = NotebookNode(cell_type="code", source=probe_request(call, plan), metadata={}, outputs=[])
+        self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
         try:
-            await self.async_execute_cell(probe, index, store_history=False)
+            probe_outputs = await self._probe_line(probe_request(call, plan), index)
         except NotebookFault:
             cell.outputs = shown(kernel_outputs)  # no verdict: mark_unrun gives it the fault's message
             raise
-        finally:
-            self.nb.cells[index] = cell  # nbclient stores the cell it executed at its index
-        message, kernel_error = probe_message(probe.outputs, token)
+        message, kernel_error = probe_message(probe_outputs, token)
         on_data = lab2_grader.judge(grade_id, plan, message, kernel_error)
         on_data = lab2_grader.defined_within_rules(grade_id, on_data, self.grading.definitions)
         verdict = lab2_grader.overrule(grade_id, index, on_data, self.grading.findings)
