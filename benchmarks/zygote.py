@@ -6,12 +6,18 @@ or v2's cpu.stat), and the grading process tree's peak memory
 (the sum of the proportional set sizes of nbgrader and its descendants, sampled every 0.2 s: pages the zygote
 shares with its children count once). Checks that every run wrote the same gradebook rows.
 
-    python benchmarks/zygote.py [--students 20] [--runs 2]
+With --workers N the class is graded as a TA grades a big one: `tools/autograde_parallel.py --workers N` on a
+PostgreSQL gradebook (a throwaway server, tools/scratch_postgres.py, one database per run), still alternated; the
+peak memory is then also given per worker (the tree's peak over N).
+
+    python benchmarks/zygote.py [--students 20] [--runs 2] [--workers N]
 """
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,9 +25,10 @@ from pathlib import Path
 
 import psutil
 
-from autograde_class import make_class  # benchmarks/, beside this script
+from autograde_class import make_class, rows_of  # benchmarks/, beside this script
 from tools import prepare_data
-from course import ASSIGNMENT, gradebook_rows
+from tools.scratch_postgres import ScratchPostgres
+from course import ASSIGNMENT, DB_URL_VARIABLE, ROOT
 
 
 def tree_pss(root):
@@ -58,11 +65,18 @@ def cpu_seconds(path, unit):
     return int(value) / unit
 
 
-def grade(folder, zygote):
-    env = dict(os.environ, LAB2_ZYGOTE="on" if zygote else "off")
+def grade(folder, zygote, workers=None, url=None):
+    env = {k: v for k, v in os.environ.items() if k != DB_URL_VARIABLE}
+    env["LAB2_ZYGOTE"] = "on" if zygote else "off"
+    if url:
+        env[DB_URL_VARIABLE] = url
+    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"],
+                   cwd=folder, env=env, check=True, capture_output=True)
     group, counter, unit = cpu_cgroup()
     start = time.time()
-    command = f"echo $$ > {group}/cgroup.procs && exec nbgrader autograde {ASSIGNMENT} --log-level=ERROR"
+    grader = (f"{sys.executable} {ROOT / 'tools' / 'autograde_parallel.py'} --workers {workers}" if workers
+              else f"nbgrader autograde {ASSIGNMENT} --log-level=ERROR")
+    command = f"echo $$ > {group}/cgroup.procs && exec {grader}"
     process = subprocess.Popen(["sh", "-c", command], cwd=folder, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
     peak, root = [0], psutil.Process(process.pid)
@@ -77,7 +91,7 @@ def grade(folder, zygote):
     seconds = time.time() - start
     sampler.join()
     if process.returncode != 0:
-        raise SystemExit(f"nbgrader autograde failed:\n{err.decode()[-3000:]}")
+        raise SystemExit(f"{grader} failed:\n{err.decode()[-3000:]}")
     time.sleep(1)  # the kernels' last processes end with their namespaces
     cpu = cpu_seconds(counter, unit)
     try:
@@ -91,33 +105,45 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=20)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grade with tools/autograde_parallel.py and N workers on a PostgreSQL gradebook")
     args = parser.parse_args()
-    n = args.students
+    n, workers = args.students, args.workers
     results = {False: [], True: []}
     rows = []
-    with tempfile.TemporaryDirectory(prefix="zygote-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="zygote-bench-") as tmp, \
+            (ScratchPostgres(durable=True) if workers else contextlib.nullcontext()) as pg:
         data = Path(tmp) / "data"
         data.mkdir()
         prepare_data.build_mnist_folder(data)
         for run in range(args.runs):
             for zygote in (False, True):
-                folder = Path(tmp) / f"class-{run}-{'on' if zygote else 'off'}"
+                name = f"class-{run}-{'on' if zygote else 'off'}"
+                folder = Path(tmp) / name
                 make_class(folder, data, n)
-                subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"],
-                               cwd=folder, check=True, capture_output=True)
-                seconds, cpu, peak = grade(folder, zygote)
-                results[zygote].append((seconds / n, cpu / n, peak))
-                rows.append(gradebook_rows(folder))
-                print(f"run {run + 1}, zygote {'on ' if zygote else 'off'}: {seconds / n:.2f} s/submission, "
-                      f"{cpu / n:.2f} CPU-s/submission, peak {peak / 2**20:.0f} MiB", flush=True)
-    print(f"\n{n} submissions, serial nbgrader autograde, medians of {args.runs} runs each way")
-    print("| zygote | s per submission | CPU-s per submission | peak memory (PSS, MiB) |\n| --- | --- | --- | --- |")
+                url = pg.create_database(name.replace("-", "_")) if workers else None
+                seconds, cpu, peak = grade(folder, zygote, workers, url)
+                results[zygote].append((seconds, cpu / n, peak))
+                rows.append(rows_of(folder, url))
+                print(f"run {run + 1}, zygote {'on ' if zygote else 'off'}: {seconds:.1f} s, {seconds / n:.2f} "
+                      f"s/submission, {cpu / n:.2f} CPU-s/submission, peak {peak / 2**20:.0f} MiB, "
+                      f"load before {os.getloadavg()[0]:.2f}", flush=True)
+    way = (f"tools/autograde_parallel.py --workers {workers}, PostgreSQL" if workers
+           else "serial nbgrader autograde, SQLite")
+    print(f"\n{n} submissions, {way}, on {os.cpu_count()} cores, medians of {args.runs} runs each way")
+    print("| zygote | s for the class | s per submission | CPU-s per submission | peak memory (PSS, MiB) |"
+          + (" peak per worker (MiB) |" if workers else "")
+          + "\n| --- | --- | --- | --- | --- |" + (" --- |" if workers else ""))
     for zygote in (False, True):
         s, c, p = (statistics.median(x[i] for x in results[zygote]) for i in range(3))
-        print(f"| {'on' if zygote else 'off'} | {s:.2f} | {c:.2f} | {p / 2**20:.0f} |")
+        print(f"| {'on' if zygote else 'off'} | {s:.1f} | {s / n:.2f} | {c:.2f} | {p / 2**20:.0f} |"
+              + (f" {p / workers / 2**20:.0f} |" if workers else ""))
     off, on = (statistics.median(x[0] for x in results[z]) for z in (False, True))
-    print(f"ratio off/on (s per submission): {off / on:.2f}x")
-    print("same gradebook rows in every run:", all(r == rows[0] for r in rows))
+    print(f"ratio off/on (seconds): {off / on:.2f}x")
+    same = all(r == rows[0] for r in rows)
+    print("same gradebook rows in every run:", same, f"({len(rows[0])} rows)")
+    if not same:
+        sys.exit(1)
 
 
 if __name__ == "__main__":
