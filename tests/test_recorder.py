@@ -51,7 +51,7 @@ def test_recorder_and_inputs_load_from_their_files_alone(tmp_path):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {"." * n.level + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-        assert {m.split(".")[0] for m in imported} <= {"torch", "warnings"}, f"{name}.py imports {imported}"
+        assert {m.split(".")[0] for m in imported} <= {"torch", "warnings", "os"}, f"{name}.py imports {imported}"
         spec = importlib.util.spec_from_file_location(f"lone_{name}", path)
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
@@ -100,3 +100,52 @@ def test_a_whole_cell_is_recorded_as_one_more_call():
         table = torch.sigmoid(torch.linspace(-1.0, 1.0, 11))  # what a class body could run
         funcs = rec.stop_cell()
     assert table.shape == (11,) and "sigmoid" in rec.ops(index) and funcs.get("sigmoid") == 1
+
+
+def test_the_ops_of_every_thread_belong_to_the_call_they_ran_during():
+    """torch's Python modes see the calling thread only; the profiler's callbacks are global: an op in a thread the
+    call started (threading, a pool, _thread, torch.jit.fork) is the call's, an op in a thread outside any call is
+    no call's."""
+    import _thread
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    def in_thread(x):
+        out = []
+        t = threading.Thread(target=lambda: out.append(torch.tanh(x)))
+        t.start()
+        t.join()
+        return out[0]
+
+    def in_pool(x):
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(lambda: x.relu()).result()
+
+    def low_level(x):
+        done = threading.Event()
+        _thread.start_new_thread(lambda: (torch.sigmoid(x), done.set()), ())
+        done.wait(5)
+        return x * 1
+
+    def forked(x):
+        return torch.jit.wait(torch.jit.fork(torch.erf, x))
+
+    with Recorder() as rec:
+        results = [rec.call(fn, [torch.randn(50)]) for fn in (in_thread, in_pool, low_level, forked)]
+        rec.call(lambda x: x * 2, [torch.randn(4)])
+        idle = threading.Thread(target=lambda: torch.exp(torch.ones(3)))  # between calls: no call's op
+        idle.start()
+        idle.join()
+        time.sleep(0.01)
+        last = rec.call(lambda x: x + 1, [torch.randn(4)])
+    assert [r["error"] for r in results] == [None] * 4
+    assert "tanh" in rec.ops(0) and "relu" in rec.ops(1) and "sigmoid" in rec.ops(2) and "erf" in rec.ops(3)
+    assert "tanh" not in rec.ops(1) and "exp" not in rec.ops(5) and last["error"] is None
+    assert results[0]["outside"] == [{"shape": [50], "dtype": "float32", "numel": 50}]  # made in another thread
+
+
+def test_starting_and_stopping_the_profiler_writes_nothing_to_standard_error(capfd):
+    with Recorder() as rec:
+        rec.call(lambda x: x * 2, [torch.randn(4)])
+    assert capfd.readouterr().err == ""

@@ -1,12 +1,14 @@
 """Records what student code runs in one test: per call, the torch functions it called (with counts), the aten
-ops it ran and whether autograd's engine ran.
+ops it ran and whether autograd's engine ran, in whatever thread of the kernel's process it ran.
 
 Loaded three ways, so it imports nothing of the course: by the grader (grading.rules.recorder), by the probe inside
 the kernel (grading/lab2_probe.py, from its private copy), and in the notebook's rules cell (the advice).
 """
+import os
 import warnings
 
 import torch
+from torch._C._profiler import _ExperimentalConfig
 from torch.autograd import profiler as _profiler
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -46,7 +48,7 @@ def _describe(t):
 class _AtenOps(TorchDispatchMode):
     """The aten ops of one call and the tensors it read from outside: a tensor of more than FEW elements that is
     neither one of the call's inputs nor made by an op of the call (a table built beforehand, a cache, a stored result,
-    a tensor made in a thread the recorder does not see)."""
+    a tensor made in another thread: the Python modes are the calling thread's)."""
 
     @classmethod
     def _should_skip_dynamo(cls):  # nothing is compiled here; wrapping for dynamo would import it (1.6 s)
@@ -74,7 +76,9 @@ class _AtenOps(TorchDispatchMode):
                     self.outside.append(_describe(t))
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names.add(func._schema.name.split("::")[-1])
+        namespace, _, name = func._schema.name.rpartition("::")
+        if namespace != "profiler":  # a marker of a recorder (another one's, nested in this one), not a computation
+            self.names.add(name)
         for t in _leaves((args, kwargs or {})):
             self.read(t)
         out = func(*args, **(kwargs or {}))
@@ -85,9 +89,11 @@ class _AtenOps(TorchDispatchMode):
 
 class Recorder:
     """Records the student's calls of one test: per call, the torch functions it called (with counts), the aten ops
-    it ran and whether autograd's engine ran. Two recorders: torch's Python modes, and torch's own profiler, which
-    records every aten op below the Python modes (the student's Python cannot switch those off unseen: a profiler
-    stopped in the middle marks every call RECORDER_STOPPED).
+    it ran and whether autograd's engine ran. Two recorders: torch's Python modes, in the calling thread, and torch's
+    own profiler, which records every aten op below the Python modes in every thread of the process (its callbacks
+    are global: threading, concurrent.futures, _thread, torch.jit.fork and C++ threads alike). An op of another
+    thread belongs to the call it ran during. The student's Python cannot switch the profiler off unseen: a profiler
+    stopped in the middle marks every call RECORDER_STOPPED.
 
         with Recorder(token) as rec:
             result = rec.call(fn, args)     # {"out" | "error", "funcs", "warnings"}
@@ -98,15 +104,15 @@ class Recorder:
         self.marker, self.calls, self.stopped, self._events = f"lab2-call-{token}-", [], False, []
 
     def __enter__(self):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _Quiet():
             warnings.simplefilter("ignore")
-            self._prof = _profiler_class()(use_cuda=False)
+            self._prof = _profiler_class()(experimental_config=_ALL_THREADS)
             self._prof.__enter__()
         return self
 
     def __exit__(self, *exc):
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _Quiet():
                 warnings.simplefilter("ignore")
                 self._prof.__exit__(None, None, None)
                 self._events = list(self._prof.function_events)
@@ -148,7 +154,8 @@ class Recorder:
         return self._cell[1].counts
 
     def ops(self, index):
-        """The aten ops call `index` ran (both recorders), with ENGINE when autograd's engine ran in it."""
+        """The aten ops call `index` ran (both recorders), with ENGINE when autograd's engine ran in it: the ops below
+        its marker, and every op another thread started while the marker was open."""
         names = set(self.calls[index])
         if self.stopped:
             return sorted(names | {RECORDER_STOPPED})
@@ -157,19 +164,52 @@ class Recorder:
             if event.name != marker:
                 continue
             stack = list(event.cpu_children)
+            stack += [e for e in self._events if e.thread != event.thread
+                      and event.time_range.start <= e.time_range.start <= event.time_range.end]
             while stack:
                 child = stack.pop()
                 stack.extend(child.cpu_children)
-                if child.name.startswith("aten::"):
-                    names.add(child.name[len("aten::"):])
-                elif child.name.startswith("autograd::engine"):
-                    names.add(ENGINE)
+                _add_op(names, child.name)
         return sorted(names)
 
 
-_legacy = getattr(torch.autograd, "profiler_legacy", None)  # quiet and cheaper than Kineto on a CPU
-_PROFILE = _legacy.profile if _legacy is not None else _profiler.profile  # taken when this file loads, as is
-_record_function = _profiler.record_function                               # the marker of each call
+def _add_op(names, event_name):
+    if event_name.startswith("aten::"):
+        names.add(event_name[len("aten::"):])
+    elif event_name.startswith("autograd::engine"):
+        names.add(ENGINE)
+
+
+class _Quiet:
+    """Standard error's file descriptor sent to /dev/null while the profiler starts and stops: Kineto writes a line
+    to it each time (and, on a CUDA build without a GPU, an error about the device count), which would otherwise
+    land in the cell's output."""
+
+    def __enter__(self):
+        self._saved = None
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+        except OSError:  # no /dev/null: the lines stay where they are
+            return
+        try:
+            self._saved = os.dup(2)
+            os.dup2(null, 2)
+        except OSError:  # no descriptor 2
+            self._saved = None
+        finally:
+            os.close(null)
+
+    def __exit__(self, *exc):
+        if self._saved is not None:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+        return False
+
+
+# Kineto's profiler with global callbacks: it records the ops of every thread (torch's legacy profiler and the Python
+# modes see only the thread that started them); taken when this file loads, as is the marker of each call
+_PROFILE, _ALL_THREADS = _profiler.profile, _ExperimentalConfig(profile_all_threads=True)
+_record_function = _profiler.record_function
 
 
 def _profiler_class():
