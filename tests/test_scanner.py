@@ -25,13 +25,18 @@ def test_code_the_grader_cannot_read_goes_to_review():
     assert kinds("exec('import sys; sys.settrace(None)')") == [("tampering", "trace_hook")]  # its code is read
 
 
-def test_code_run_in_another_thread_or_process_goes_to_review():
-    """The recorder sees the kernel's main thread only: what runs elsewhere needs a person."""
+def test_code_run_in_another_process_goes_to_review_and_threads_are_read():
+    """The recorder sees every thread of the kernel's process while a call runs: what runs in another process, or
+    when a timer or a fork hook says, needs a person; a thread is judged by what it ran."""
+    for source in ("import multiprocessing as mp", "from multiprocessing import Pool",
+                   "import torch.multiprocessing as tmp", "import os\nos.register_at_fork(after_in_child=f)",
+                   "import signal\nsignal.setitimer(signal.ITIMER_REAL, 0.01)"):
+        assert ("unreadable_code", "process") in kinds(source), source
     for source in ("import threading\nthreading.Thread(target=f).start()",
                    "from concurrent.futures import ThreadPoolExecutor\npool = ThreadPoolExecutor(2)",
-                   "import _thread", "import multiprocessing as mp", "y = torch.jit.wait(torch.jit.fork(f, x))"):
-        assert ("unreadable_code", "thread") in kinds(source), source
-    assert kinds("import time\nimport math\ntime.sleep(0.1)") == []
+                   "import _thread", "y = torch.jit.wait(torch.jit.fork(f, x))", "import asyncio",
+                   "import time\nimport math\ntime.sleep(0.1)"):
+        assert kinds(source) == [], source
 
 
 def test_autograd_counts_only_in_a_derivative():

@@ -37,6 +37,6 @@ UNREADABLE = {
     "dynamic": "用 runpy/marshal/pickle/types.FunctionType/importlib.util 等方式运行看不见的代码",
     "magic": "用了评分程序读不懂的魔法命令(%run、%load 或自定义的魔法命令等)",
     "too_deep": "代码嵌套太深,评分程序读不了",
-    "thread": "在别的线程或进程里运行代码(threading、concurrent.futures、multiprocessing、torch.jit.fork 等):"
-              "评分时记录运算的工具只看得到主线程",
+    "process": "在别的进程里,或在定时器、fork 钩子决定的时刻运行代码(multiprocessing、signal.setitimer、"
+               "os.register_at_fork 等):评分时记录运算的工具只看得到这个内核进程在调用期间运行的代码",
 }

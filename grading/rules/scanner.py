@@ -63,9 +63,9 @@ AS_VALUE = NAME_BUILTINS | CODE_BUILTINS | {"__import__", "vars", "globals", "lo
 DYNAMIC_CODE = ("runpy", "marshal.load", "marshal.loads", "pickle.load", "pickle.loads", "dill", "cloudpickle",
                 "types.FunctionType", "types.CodeType", "types.LambdaType", "importlib.util", "importlib.machinery",
                 "code.InteractiveInterpreter", "code.InteractiveConsole", "code.interact", "imp.load_source")
-# code run elsewhere: the recorder sees the kernel's main thread only (torch's modes and profiler are per thread)
-ELSEWHERE = ("threading", "_thread", "concurrent", "multiprocessing", "torch.multiprocessing", "asyncio", "sched",
-             "torch.jit.fork", "torch.jit._fork", "torch.futures", "os.register_at_fork", "signal.setitimer")
+# code run elsewhere: the recorder sees every thread of the kernel's process while a call runs (recorder.py), not
+# another process, nor code that a timer or a fork hook runs at a moment of its own
+ELSEWHERE = ("multiprocessing", "torch.multiprocessing", "os.register_at_fork", "signal.setitimer")
 MODULES = {"torch", "np", "numpy", "nn", "F", "optim", "math", "sys", "os", "builtins", "__builtins__", "importlib",
            "IPython", "operator", "types", "inspect", "gc", "ctypes", "functools", "itertools", "random", "re", "io",
            "pickle", "marshal", "runpy", "codecs", "base64", "zlib", "binascii", "torchvision", "plt", "matplotlib"}
@@ -180,7 +180,7 @@ class _Scanner(ast.NodeVisitor):
         if any(_under(dotted, (prefix,)) for prefix in DYNAMIC_CODE):
             self.unreadable("dynamic", node)
         if _under(dotted, ELSEWHERE):
-            self.unreadable("thread", node)
+            self.unreadable("process", node)
 
     def imported(self, module, node):
         if not _installed(module):

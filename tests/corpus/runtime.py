@@ -25,7 +25,7 @@ def variants(kit):
         variants.append(Variant(name, kind, answers, frozenset(must_fail), family=family, **kw))
 
     def review(name, cell, code, extra_cell=""):
-        """Code run in another thread: every test after its cell waits for review (the recorder sees one thread)."""
+        """Code run in another process (or when a timer says): every test after its cell waits for review."""
         answers = {cell: code} if code else {}
         add(name, REVIEW, THREADS, answers, tests_after(source_nb, cell), review_from=cell, reported="unreadable code",
             extra_cell=extra_cell, message="助教复核")
@@ -64,19 +64,38 @@ def variants(kit):
         "    return mask * X / (1.0 - dropout)\n\n\n_MASKS = torch.rand(1_000_000)\n"),
         {"dropout_stats", "dropout_mask"}, message="1000000 个元素")
 
-    # ---------------------------------------------------------------- threads and pools: needs review
-    review("thread_pool_relu", "relu_impl", "from concurrent.futures import ThreadPoolExecutor\n\n"
-           "_POOL = ThreadPoolExecutor(1)\n\n\n" + activation_class(
-               "MyReLU", "return _POOL.submit(lambda: x.relu()).result()", "return (x > 0).to(x.dtype)"))
-    review("thread_dropout_threading", "dropout_impl", "import threading\n\n\n" + drop(
+    # ---------------------------------------------------------------- threads and pools: judged by what they ran
+    # (the profiler records every thread of the kernel's process); a result made in another thread is state from
+    # outside the call; only another process needs review
+    add("thread_pool_relu", POLICY, THREADS, {"relu_impl": "from concurrent.futures import ThreadPoolExecutor\n\n"
+        "_POOL = ThreadPoolExecutor(1)\n\n\n" + activation_class(
+            "MyReLU", "return _POOL.submit(lambda: x.relu()).result()", "return (x > 0).to(x.dtype)")},
+        {"relu_value"}, message="torch.relu")
+    add("thread_dropout_threading", POLICY, THREADS, {"dropout_impl": "import threading\n\n\n" + drop(
         "    out = []\n    t = threading.Thread(target=lambda: out.append(torch.dropout(X, dropout, True)))\n"
-        "    t.start()\n    t.join()\n    return out[0]\n")["dropout_impl"])
-    review("thread_sigmoid_jit_fork", "sigmoid_impl", activation_class(
-        "MySigmoid", "return torch.jit.wait(torch.jit.fork(torch.sigmoid, x))", "s = self(x)\n        return s * (1 - s)"))
-    review("thread_tanh_low_level", "tanh_impl", "import _thread\nimport time\n\n\n" + activation_class(
+        "    t.start()\n    t.join()\n    return out[0]\n")["dropout_impl"]}, {"dropout_stats", "dropout_mask"},
+        message="torch.dropout")
+    add("thread_sigmoid_jit_fork", POLICY, THREADS, sig("return torch.jit.wait(torch.jit.fork(torch.sigmoid, x))",
+                                                        "s = self(x)\n        return s * (1 - s)"),
+        both("sigmoid"), message="torch.sigmoid")
+    add("thread_tanh_low_level", POLICY, THREADS, {"tanh_impl": "import _thread\nimport time\n\n\n" + activation_class(
         "MyTanh", "out = []\n        _thread.start_new_thread(lambda: out.append(torch.tanh(x)), ())\n"
                   "        while not out:\n            time.sleep(0.001)\n        return out[0]",
-        "return 1 - self(x) ** 2"))
+        "return 1 - self(x) ** 2")}, both("tanh"), message="torch.tanh")
+    add("thread_sigmoid_server_started_in_a_cell_of_its_own", POLICY, THREADS, sig(
+        "out = torch.empty_like(x)\n        _JOBS.put((x, out))\n        _DONE.get()\n        return out",
+        "s = self(x)\n        return s * (1 - s)"), both("sigmoid"), message="torch.sigmoid", extra_cell=(
+        "import queue\nimport threading\n\n_JOBS, _DONE = queue.Queue(), queue.Queue()\n\n\ndef _serve():\n"
+        "    while True:\n        x, out = _JOBS.get()\n        try:\n            out.copy_(torch.sigmoid(x))\n"
+        "        finally:\n            _DONE.put(True)\n\n\n"
+        "threading.Thread(target=_serve, daemon=True).start()\n"))
+    add("thread_relu_allowed_ops_result_from_the_thread", POLICY, THREADS, {"relu_impl": "import threading\n\n\n"
+        + activation_class("MyReLU", "out = []\n        t = threading.Thread(target=lambda: out.append(x.clamp(min=0)))\n"
+                           "        t.start()\n        t.join()\n        return out[0]", "return (x > 0).to(x.dtype)")},
+        {"relu_value"}, message="别的线程")
+    review("process_thread_pool_from_multiprocessing_relu", "relu_impl", "from multiprocessing.pool import ThreadPool\n\n\n"
+           + activation_class("MyReLU", "with ThreadPool(1) as pool:\n            return pool.apply(torch.clamp, (x, 0))",
+                              "return (x > 0).to(x.dtype)"))
 
     # ---------------------------------------------------------------- caches and stored results
     add("cache_sigmoid_by_content", POLICY, CACHES, {"sigmoid_impl": "_CACHE = {}\n\n\n" + sig(
