@@ -11,6 +11,9 @@ import tempfile
 import time
 from typing import NamedTuple
 
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
 
@@ -75,6 +78,44 @@ def sandbox_tmp(km):
     return (stat.f_blocks - stat.f_bfree) * stat.f_frsize, stat.f_blocks * stat.f_frsize
 
 
+class ReadyClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready as soon as the kernel is: its wait_for_ready ends with 0.2 s of waiting
+    for IOPub to fall silent (a warm kernel answers in milliseconds, so that was most of a notebook's wait for it).
+    Here the kernel is ready once it has answered a kernel_info request on the shell channel and IOPub has brought
+    that request's "idle" status (IOPub is subscribed); nbclient reads only the messages of its own requests."""
+
+    async def wait_for_ready(self, timeout=None):
+        end = time.monotonic() + (float("inf") if timeout is None else timeout)
+        asked = set()
+        while True:
+            asked.add(self.kernel_info())
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply" and await self._idle(asked, 0.2):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self.is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > end:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+    async def _idle(self, asked, seconds):
+        """Whether IOPub brings the idle status of one of the kernel_info requests `asked` within `seconds` (it does not
+        when IOPub was not yet subscribed as the kernel answered: then ask again, as jupyter_client does)."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                message = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (message["msg_type"] == "status" and message["content"].get("execution_state") == "idle"
+                    and message["parent_header"].get("msg_id") in asked):
+                return True
+        return False
+
+
 class SandboxedKernels:
     """SafeExecute's kernels (a mixin of nbclient's NotebookClient, through nbgrader's Execute): starting one,
     taking the warm one, and closing it. Uses SafeExecute's settings (sandbox, the kernel_* limits, prestart)."""
@@ -103,7 +144,8 @@ class SandboxedKernels:
                 name = zygote.kernel_name()
         else:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
-        km = self.kernel_manager_class(kernel_name=name, config=self.config, **options)
+        km = self.kernel_manager_class(kernel_name=name, config=self.config, client_class=f"{__name__}.ReadyClient",
+                                       **options)
         started = time.monotonic()
         # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
         # a kernel that fails is recorded in its notebook and in the integrity report

@@ -1,10 +1,14 @@
 """grading/kernels.py: one kernel per notebook in a folder of its own, the sandbox's limits, no grading without
 bwrap when the sandbox is on."""
 import os
+import re
+import signal
 
 import nbformat
 import pytest
+from jupyter_core.utils import run_sync
 
+from course import ROOT
 from grading import kernels
 from grading.safe_execute import SafeExecute
 
@@ -35,3 +39,71 @@ def test_a_kernel_starts_in_its_own_folder_and_is_closed_with_it():
     finally:
         execute.close_kernel(kernel)
     assert not os.path.exists(kernel.folder) and kernels.sandbox_tmp(kernel.km) is None
+
+
+def _started(monkeypatch, ipython_dir=None):
+    """A plain (unsandboxed) kernel as SafeExecute starts one, with a client whose channels are started."""
+    if ipython_dir:
+        monkeypatch.setenv("IPYTHONDIR", str(ipython_dir))
+    execute = SafeExecute(sandbox=False)
+    execute.nb = nbformat.v4.new_notebook()
+    kernel = execute.take_kernel()
+    client = kernel.km.client()
+    client.start_channels()
+    return execute, kernel, client
+
+
+def _run(client, code):
+    """The iopub messages of one execution, up to its idle status."""
+    msg_id = client.execute(code)
+    messages = []
+    while True:
+        message = run_sync(client.get_iopub_msg)(timeout=60)
+        if message["parent_header"].get("msg_id") == msg_id:
+            messages.append(message)
+            if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                return messages
+
+
+def test_a_kernel_is_ready_once_it_answers_and_its_iopub_brings_the_answer(monkeypatch):
+    execute, kernel, client = _started(monkeypatch)
+    try:
+        assert isinstance(client, kernels.ReadyClient)
+        run_sync(client.wait_for_ready)(timeout=120)
+        run_sync(client.wait_for_ready)(timeout=120)  # asked again of a kernel that is up: ready again
+        streams = [m["content"]["text"] for m in _run(client, "print(6 * 7)") if m["msg_type"] == "stream"]
+        assert streams == ["42\n"], streams
+    finally:
+        client.stop_channels()
+        execute.close_kernel(kernel)
+
+
+def test_a_kernel_that_died_is_not_waited_for(monkeypatch):
+    execute, kernel, client = _started(monkeypatch)
+    try:
+        run_sync(client.wait_for_ready)(timeout=120)
+        process = kernel.km.provisioner.process
+        os.kill(process.pid, signal.SIGKILL)  # the kernel crashes
+        process.wait()
+        with pytest.raises(RuntimeError, match="died"):
+            run_sync(client.wait_for_ready)(timeout=120)
+    finally:
+        client.stop_channels()
+        execute.close_kernel(kernel)
+
+
+def test_the_grading_kernels_tracebacks_are_plain(monkeypatch):
+    """grading/ipython/ (every grading kernel's IPython folder) sets plain tracebacks: each frame's cell, line and
+    statement, the error's name and message, without IPython's default context (its cost is in benchmarks/README.md)."""
+    execute, kernel, client = _started(monkeypatch, ipython_dir=ROOT / "grading" / "ipython")
+    try:
+        run_sync(client.wait_for_ready)(timeout=120)
+        errors = [m["content"] for m in _run(client, "def f(x):\n    return x / 0\n\nf(1)") if m["msg_type"] == "error"]
+        assert len(errors) == 1 and errors[0]["ename"] == "ZeroDivisionError", errors
+        text = re.sub(r"\x1b\[[0-9;]*m", "", "".join(errors[0]["traceback"]))
+        assert text.startswith("Traceback (most recent call last)"), text
+        assert "return x / 0" in text and "ZeroDivisionError: division by zero" in text, text
+        assert "-----" not in text, text  # the default (Context) mode's header
+    finally:
+        client.stop_channels()
+        execute.close_kernel(kernel)
