@@ -6,6 +6,7 @@ the kernel (grading/lab2_probe.py, from its private copy), and in the notebook's
 """
 import os
 import warnings
+from bisect import bisect_left, bisect_right
 
 import torch
 from torch._C._profiler import _ExperimentalConfig
@@ -101,7 +102,8 @@ class Recorder:
     """
 
     def __init__(self, token="lab2"):
-        self.marker, self.calls, self.stopped, self._events = f"lab2-call-{token}-", [], False, []
+        self.marker, self.calls, self.stopped = f"lab2-call-{token}-", [], False
+        self._markers, self._by_start, self._starts = {}, [], []
 
     def __enter__(self):
         with warnings.catch_warnings(), _Quiet():
@@ -115,10 +117,18 @@ class Recorder:
             with warnings.catch_warnings(), _Quiet():
                 warnings.simplefilter("ignore")
                 self._prof.__exit__(None, None, None)
-                self._events = list(self._prof.function_events)
+                self._index(self._prof.function_events)
         except (RuntimeError, AssertionError, AttributeError):  # the profiler was stopped by the code under test
             self.stopped = True
         return False
+
+    def _index(self, events):
+        """The recorded events, looked up by ops(): each call's markers by name, and every event by its start."""
+        self._markers, self._by_start = {}, sorted(events, key=lambda e: e.time_range.start)
+        self._starts = [e.time_range.start for e in self._by_start]
+        for event in self._by_start:
+            if event.name.startswith(self.marker):
+                self._markers.setdefault(event.name, []).append(event)
 
     def call(self, fn, args):
         """Run fn(*args), recorded: {"value" | "error", "funcs", "outside", "warnings"}."""
@@ -159,13 +169,10 @@ class Recorder:
         names = set(self.calls[index])
         if self.stopped:
             return sorted(names | {RECORDER_STOPPED})
-        marker = self.marker + str(index)
-        for event in self._events:
-            if event.name != marker:
-                continue
-            stack = list(event.cpu_children)
-            stack += [e for e in self._events if e.thread != event.thread
-                      and event.time_range.start <= e.time_range.start <= event.time_range.end]
+        for event in self._markers.get(self.marker + str(index), ()):
+            during = self._by_start[bisect_left(self._starts, event.time_range.start):
+                                    bisect_right(self._starts, event.time_range.end)]
+            stack = list(event.cpu_children) + [e for e in during if e.thread != event.thread]
             while stack:
                 child = stack.pop()
                 stack.extend(child.cpu_children)
