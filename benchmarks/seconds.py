@@ -19,21 +19,34 @@ import tempfile
 import time
 from pathlib import Path
 
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.converters.base import BaseConverter
+from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
+
 from autograde_class import make_class, timings  # benchmarks/, beside this script
+from grading import lab2_grader, zygote
+from grading.safe_execute import SafeExecute
 from tools import prepare_data
 from course import ASSIGNMENT
 
-# (what it is, the profiled function as pstats names it "file.py:line(name)", matched by its end)
+def where(function):
+    """How pstats names a function, "folder/file.py:line(name)", from the function itself (its line moves with edits)."""
+    code = function.__code__
+    folder, file = os.path.split(code.co_filename)
+    return f"/{os.path.basename(folder)}/{file}:{code.co_firstlineno}({code.co_name})"
+
+
+# (what it is, the profiled function as pstats names it, matched by its end)
 ONCE = (("Python, nbgrader and the grader imported, the gradebook opened: before the first notebook", None),
-        ("of it, the grader's imports (torch among them)", "grading/judging.py:1(<module>)"),
-        ("the kernel zygote's start (inside the first notebook's driver)", "zygote.py:76(__init__)"))
-CONVERT = "converters/base.py:347(convert_notebooks)"
-CHAIN = "preprocessors/base.py:44(__call__)"
-DRIVER = "safe_execute.py:149(preprocess)"
-JUDGE = "lab2_grader.py:165(judge)"
-NBGRADER = (("CheckCellMetadata (twice per notebook)", "checkcellmetadata.py:11(preprocess)"),
-            ("SaveAutoGrades (the gradebook's rows)", "saveautogrades.py:12(preprocess)"),
-            ("OverwriteCells", "overwritecells.py:84(preprocess)"))
+        ("of it, the grader's imports (torch among them)", "/judging.py:1(<module>)"),
+        ("the kernel zygote's start (inside the first notebook's driver)", where(zygote.Zygote.__init__)))
+CONVERT = where(BaseConverter.convert_notebooks)
+CHAIN = where(Preprocessor.__call__)
+DRIVER = where(SafeExecute.preprocess)
+JUDGE = where(lab2_grader.judge)
+NBGRADER = (("CheckCellMetadata (twice per notebook)", where(CheckCellMetadata.preprocess)),
+            ("SaveAutoGrades (the gradebook's rows)", where(SaveAutoGrades.preprocess)),
+            ("OverwriteCells", where(OverwriteCells.preprocess)))
 
 
 def course_of(tmp, name, data, n):
