@@ -1,5 +1,7 @@
 """Run submissions as a student runs them: each in a plain Jupyter kernel of its own (no grading probe, no
 sandbox), the experiment cells left out; collect what each visible test's advice (grading/rules/advice.py: advise) said.
+Each kernel is forked from a Python that has imported torch once for the run (tests/student_forks.py); where that
+server cannot start, each is a fresh `python3` kernel.
 
     python tests/student_kernel.py OUT.json NOTEBOOK ...   # {notebook: {grade id: mistake id, or "" for none}}
 """
@@ -14,6 +16,7 @@ import nbformat
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
 
+import student_forks
 from grading import student_runs
 from grading.rules import advice
 
@@ -27,7 +30,9 @@ def advice_of(path):
     nb.cells = [c for c in nb.cells if not student_runs.is_experiment(c)]
     for attempt in range(3):  # a kernel that died while starting (not the student's code: it has not run yet)
         with tempfile.TemporaryDirectory() as folder:
-            km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+            server, ip = student_forks.start(), os.path.join(folder, "kernel")
+            km = server.manager(transport="ipc", ip=ip) if server else \
+                KernelManager(kernel_name="python3", transport="ipc", ip=ip)
             client = NotebookClient(nb, km=km, timeout=60, startup_timeout=120, allow_errors=True,
                                     resources={"metadata": {"path": folder}},
                                     skip_cells_with_tag="lab2-never-skip")  # Jupyter runs a cell whatever its tags
