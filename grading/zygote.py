@@ -203,8 +203,12 @@ class ZygoteProcess:
         self.conn.close()
         os.close(self.pidfd)
 
+    def _ended(self, timeout):
+        """Whether the end has come (within `timeout` s, None: however long): the socket has the status or closed."""
+        return bool(select.select([self.conn], [], [], timeout)[0])
+
     def poll(self):
-        if self.returncode is None and select.select([self.conn], [], [], 0)[0]:
+        if self.returncode is None and self._ended(0):
             self._finish()
         return self.returncode
 
@@ -212,7 +216,7 @@ class ZygoteProcess:
         end = None if timeout is None else time.monotonic() + timeout
         while self.returncode is None:
             left = None if end is None else max(0, end - time.monotonic())
-            if select.select([self.conn], [], [], left)[0]:
+            if self._ended(left):
                 self._finish()
             elif end is not None and time.monotonic() >= end:
                 raise subprocess.TimeoutExpired("lab2-zygote kernel", timeout)

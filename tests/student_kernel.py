@@ -1,23 +1,66 @@
 """Run submissions as a student runs them: each in a plain Jupyter kernel of its own (no grading probe, no
 sandbox), the experiment cells left out; collect what each visible test's advice (grading/rules/advice.py: advise) said.
+Each kernel is forked from a Python that has imported torch once for the run (tests/student_forks.py); where that
+server cannot start, each is a fresh `python3` kernel. Nothing can keep the run waiting: a cell has 60 s, and a
+notebook that runs past NOTEBOOK_SECONDS has its kernel killed (its result: the kernel's failure, as a trick that
+kills its kernel gets).
 
     python tests/student_kernel.py OUT.json NOTEBOOK ...   # {notebook: {grade id: mistake id, or "" for none}}
 """
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import nbformat
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
+import student_forks
 from grading import student_runs
 from grading.rules import advice
 
 ADVICE = re.compile(rf"^{re.escape(advice.MARK)}(\w+): (\S+)")
+# one notebook's whole run, its kernel's start included (a few seconds; a cell has 60 s)
+NOTEBOOK_SECONDS = int(os.environ.get("LAB2_ADVICE_NOTEBOOK_SECONDS", "300"))
+SERVER_SECONDS = 30     # then, if it still waits, the fork server too (whatever it waits on is no kernel's)
+
+
+class Watchdog:
+    """Kills the notebook's kernel (its process group and its process) once it has run NOTEBOOK_SECONDS: nbclient
+    sees its kernel die (DeadKernelError), as when a trick kills it; SERVER_SECONDS later, if the run still waits,
+    the fork server goes too (it is started again for the next notebook)."""
+
+    def __init__(self, km, server):
+        self.km, self.server, self.fired = km, server, False
+        self.timers = [threading.Timer(NOTEBOOK_SECONDS, self.kill_kernel)]
+        if server:
+            self.timers.append(threading.Timer(NOTEBOOK_SECONDS + SERVER_SECONDS, lambda: server.process.kill()))
+        for timer in self.timers:
+            timer.daemon = True
+            timer.start()
+
+    def kill_kernel(self):
+        self.fired = True
+        provisioner = self.km.provisioner
+        for pid, kill in ((getattr(provisioner, "pgid", None), os.killpg), (getattr(provisioner, "pid", None), os.kill)):
+            if pid:
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for timer in self.timers:
+            timer.cancel()
 
 
 def advice_of(path):
@@ -27,19 +70,28 @@ def advice_of(path):
     nb.cells = [c for c in nb.cells if not student_runs.is_experiment(c)]
     for attempt in range(3):  # a kernel that died while starting (not the student's code: it has not run yet)
         with tempfile.TemporaryDirectory() as folder:
-            km = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(folder, "kernel"))
+            server, ip = student_forks.start(), os.path.join(folder, "kernel")
+            # an AsyncKernelManager: with a blocking one, nbclient's event loop waits on IOPub in a blocking call,
+            # forever once a kernel dies mid-cell (no timeout and no check for a dead kernel can run then)
+            km = server.manager(transport="ipc", ip=ip) if server else \
+                AsyncKernelManager(kernel_name="python3", transport="ipc", ip=ip)
             client = NotebookClient(nb, km=km, timeout=60, startup_timeout=120, allow_errors=True,
                                     resources={"metadata": {"path": folder}},
                                     skip_cells_with_tag="lab2-never-skip")  # Jupyter runs a cell whatever its tags
+            watchdog = Watchdog(km, server)
             try:
-                client.execute()
+                with watchdog:
+                    client.execute()
                 break
-            except RuntimeError as err:
-                if "before replying to kernel_info" not in str(err) or attempt == 2:
+            except Exception as err:
+                if watchdog.fired:
+                    raise TimeoutError(f"the notebook ran past {NOTEBOOK_SECONDS} s: its kernel was killed "
+                                       f"({type(err).__name__}: {err})") from err
+                if not isinstance(err, RuntimeError) or "before replying to kernel_info" not in str(err) or attempt == 2:
                     raise
             finally:  # nbclient leaves a kernel it was handed running: idle kernels holding torch would fill the memory
                 if km.has_kernel:
-                    km.shutdown_kernel(now=True)
+                    run_sync(km.shutdown_kernel)(now=True)
     said = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -58,7 +110,7 @@ def main():
             results[path] = advice_of(path)
         except Exception as err:  # a kernel that a trick killed: nothing was said
             results[path] = {"__error__": f"{type(err).__name__}: {err}"[:300]}
-    Path(out).write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
+        Path(out).write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")  # a run stopped keeps these
 
 
 if __name__ == "__main__":

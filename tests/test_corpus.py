@@ -26,6 +26,7 @@ SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
 VARIANTS = corpus(SOURCE)
 POINTS = autograded_points(SOURCE)
 CJK = re.compile(r"[\u4e00-\u9fff]")
+ADVICE_SECONDS = 1200  # the advice run's backstop (300 to 520 s; each notebook is bounded by student_kernel.py too)
 
 
 @pytest.fixture(scope="session")
@@ -168,13 +169,19 @@ def advised_corpus(graded_corpus, tmp_path_factory):
     start = time.time()
     runs = [subprocess.Popen([sys.executable, str(Path(__file__).parent / "student_kernel.py"), str(out / f"{i}.json"),
                               *paths[i::2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
-    for run in runs:
-        run.wait()
+    for run in runs:  # a backstop: each notebook is bounded (student_kernel.py), and so is the whole run
+        try:
+            run.wait(timeout=max(1, start + ADVICE_SECONDS - time.time()))
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.wait()
     said = {}
     for i in range(2):
-        said.update(json.loads((out / f"{i}.json").read_text(encoding="utf-8")))
+        if (out / f"{i}.json").exists():
+            said.update(json.loads((out / f"{i}.json").read_text(encoding="utf-8")))
     print(f"\nthe corpus run as students run it: {len(paths)} notebooks in {time.time() - start:.0f} s")
-    return {v.name: said[path] for v, path in zip(VARIANTS, paths)}
+    stopped = {"__error__": f"the advice run was stopped after {ADVICE_SECONDS} s, before this notebook's turn"}
+    return {v.name: said.get(path, stopped) for v, path in zip(VARIANTS, paths)}
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])

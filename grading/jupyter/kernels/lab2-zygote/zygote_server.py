@@ -97,40 +97,51 @@ def close_inherited_fds():
 
 def run_kernel(request):
     """In C: the student's kernel. Never returns."""
+    exit_with(lambda: start_kernel(request), "lab2-zygote")
+
+
+def start_kernel(request):
+    close_inherited_fds()
+    os.setsid()
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for name, limit in RLIMITS.items():
+        value = int(request["limits"][name])
+        resource.setrlimit(limit, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    uid = int(request["uid"])
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    os.chdir(WORK)
+    import random
+    import tempfile
+    import numpy
+    tempfile.tempdir = None
+    random.seed()          # (Python reseeds `random` after a fork; numpy does not)
+    numpy.random.seed()
+    sys.path[0] = WORK     # as for `python -m ipykernel_launcher` started in WORK
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *request.get("extra", [])]
+    from ipykernel import kernelapp
+    kernelapp.launch_new_instance(argv=sys.argv[1:])
+
+
+def exit_with(start, who):
+    """In a forked kernel: run `start()` (the kernel's setup, then IPKernelApp) and end the process with its exit
+    code, as `python -m ipykernel_launcher` would: a SystemExit's code, 0 when it returns, 1 when it raised (a
+    kernel that cannot start: its notebook sees a dead kernel; `who` names it on stderr). Never returns."""
     code = 1
     try:
-        close_inherited_fds()
-        os.setsid()
-        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for name, limit in RLIMITS.items():
-            value = int(request["limits"][name])
-            resource.setrlimit(limit, (value, value))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        uid = int(request["uid"])
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir(WORK)
-        import random
-        import tempfile
-        import numpy
-        tempfile.tempdir = None
-        random.seed()          # (Python reseeds `random` after a fork; numpy does not)
-        numpy.random.seed()
-        sys.path[0] = WORK     # as for `python -m ipykernel_launcher` started in WORK
-        sys.argv = ["ipykernel_launcher", "-f", request["connection_file"], *request.get("extra", [])]
-        from ipykernel import kernelapp
-        kernelapp.launch_new_instance(argv=sys.argv[1:])
+        start()
         code = 0
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException as err:  # a kernel that cannot start: its notebook sees a dead kernel
+    except BaseException as err:
         try:
-            os.write(2, f"lab2-zygote: the kernel did not start: {type(err).__name__}: {err}\n".encode())
+            os.write(2, f"{who}: the kernel did not start: {type(err).__name__}: {err}\n".encode())
         except OSError:
             pass
     finally:
@@ -172,6 +183,24 @@ def run_init(request, report):
     os._exit(code)
 
 
+def relay(conn, child):
+    """In a holder, until its `child` ends: send the child's exit status over `conn`, or kill the child when `conn`
+    closes (the other end is gone or killed the kernel). The child's exit code (1 when it was killed)."""
+    import select
+    pidfd = os.pidfd_open(child)
+    while True:
+        ready, _, _ = select.select([conn, pidfd], [], [])
+        if pidfd in ready:
+            _, status = os.waitpid(child, 0)
+            code = os.waitstatus_to_exitcode(status)
+            conn.sendall(json.dumps({"exit": code}).encode())
+            return code
+        if not conn.recv(4096):  # the other end is gone or killed the kernel: so goes the child (here: the namespace)
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            return 1
+
+
 def run_holder(conn, control):
     """In A: talk to the grading process, unshare, fork the namespace's init, relay its end."""
     code = 1
@@ -200,19 +229,7 @@ def run_holder(conn, control):
             os._exit(1)
         conn.sendall(json.dumps({"started": True}).encode())
         signal.signal(signal.SIGINT, lambda *_: os.kill(init, signal.SIGINT))
-        pidfd = os.pidfd_open(init)
-        import select
-        while True:
-            ready, _, _ = select.select([conn, pidfd], [], [])
-            if pidfd in ready:
-                _, status = os.waitpid(init, 0)
-                code = os.waitstatus_to_exitcode(status)
-                conn.sendall(json.dumps({"exit": code}).encode())
-                break
-            if not conn.recv(4096):  # the grading process is gone or killed the kernel: so goes the namespace
-                os.kill(init, signal.SIGKILL)
-                os.waitpid(init, 0)
-                break
+        code = relay(conn, init)
     except BaseException as err:
         try:
             conn.sendall(json.dumps({"error": f"{type(err).__name__}: {err}"}).encode())
@@ -255,6 +272,12 @@ def serve(control):
         control.sendall(json.dumps({"error": f"the zygote has {threading.active_count()} Python threads"}).encode())
         return 1
     control.sendall(json.dumps({"ready": True, "pid": os.getpid()}).encode())
+    return fork_holders(control, run_holder)
+
+
+def fork_holders(control, holder):
+    """Serve: for each request on `control` (a message with one socket, SCM_RIGHTS), fork a holder that runs
+    `holder(conn, control)` and never returns; reap the holders. 0 once the other end has closed `control`."""
     signal.signal(signal.SIGCHLD, reap)
     while True:
         try:
@@ -274,7 +297,7 @@ def serve(control):
         conn = socket.socket(fileno=fds[0])
         pid = os.fork()
         if pid == 0:
-            run_holder(conn, control)
+            holder(conn, control)
         conn.close()
 
 
