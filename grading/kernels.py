@@ -9,9 +9,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from typing import NamedTuple
-
 from queue import Empty
+from typing import NamedTuple
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
@@ -116,6 +115,9 @@ class ReadyClient(AsyncKernelClient):
         return False
 
 
+READY_CLIENT = f"{__name__}.{ReadyClient.__name__}"  # as a kernel manager's client_class names it
+
+
 class SandboxedKernels:
     """SafeExecute's kernels (a mixin of nbclient's NotebookClient, through nbgrader's Execute): starting one,
     taking the warm one, and closing it. Uses SafeExecute's settings (sandbox, the kernel_* limits, prestart)."""
@@ -144,8 +146,7 @@ class SandboxedKernels:
                 name = zygote.kernel_name()
         else:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
-        km = self.kernel_manager_class(kernel_name=name, config=self.config, client_class=f"{__name__}.ReadyClient",
-                                       **options)
+        km = self.kernel_manager_class(kernel_name=name, config=self.config, client_class=READY_CLIENT, **options)
         started = time.monotonic()
         # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
         # a kernel that fails is recorded in its notebook and in the integrity report

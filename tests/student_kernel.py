@@ -41,9 +41,6 @@ class Watchdog:
         self.timers = [threading.Timer(NOTEBOOK_SECONDS, self.kill_kernel)]
         if server:
             self.timers.append(threading.Timer(NOTEBOOK_SECONDS + SERVER_SECONDS, lambda: server.process.kill()))
-        for timer in self.timers:
-            timer.daemon = True
-            timer.start()
 
     def kill_kernel(self):
         self.fired = True
@@ -56,14 +53,14 @@ class Watchdog:
                     pass
 
     def __enter__(self):
+        for timer in self.timers:
+            timer.daemon = True
+            timer.start()
         return self
 
     def __exit__(self, *exc):
         for timer in self.timers:
             timer.cancel()
-
-
-READY_CLIENT = f"{kernels.__name__}.{kernels.ReadyClient.__name__}"
 
 
 def advice_of(path):
@@ -77,7 +74,7 @@ def advice_of(path):
             # an AsyncKernelManager: with a blocking one, nbclient's event loop waits on IOPub in a blocking call,
             # forever once a kernel dies mid-cell (no timeout and no check for a dead kernel can run then)
             # ReadyClient: ready once the kernel answers (jupyter_client's own waits 0.2 s more per notebook)
-            options = {"transport": "ipc", "ip": ip, "client_class": READY_CLIENT}
+            options = {"transport": "ipc", "ip": ip, "client_class": kernels.READY_CLIENT}
             km = server.manager(**options) if server else AsyncKernelManager(kernel_name="python3", **options)
             client = NotebookClient(nb, km=km, timeout=60, startup_timeout=120, allow_errors=True,
                                     resources={"metadata": {"path": folder}},
