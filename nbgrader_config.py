@@ -73,11 +73,11 @@ c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"markdown2html": markdown2html, "clean_html": clean_html}
 
 # Autograde's first step keeps the student's own outputs of the experiment cells (and only those).
-c.Autograde.sanitize_preprocessors = pipeline.chain(pipeline.SANITIZE)
+c.Autograde.sanitize_preprocessors = list(pipeline.SANITIZE)
 # The trust boundary: every test cell's points are decided outside the kernel, on data from it and on the
 # submitted source (grading/safe_execute.py). A kernel that dies or hangs costs only the cells from the fault
 # on, and flags the notebook for review; plain nbgrader records nothing for that student.
-c.Autograde.autograde_preprocessors = pipeline.chain(pipeline.AUTOGRADE)  # the chains: grading/pipeline.py
+c.Autograde.autograde_preprocessors = list(pipeline.AUTOGRADE)  # the chains: grading/pipeline.py
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 

@@ -1,8 +1,8 @@
 """Benchmark: a class of N sample submissions graded in fresh temporary courses, each of these ways:
 
 - serial: nbgrader's own `nbgrader autograde` (SQLite);
-- sqlite: tools/autograde_parallel.py on the SQLite gradebook (private copies, then the merge pass; the merge's
-  seconds are printed on their own);
+- sqlite: tools/autograde_parallel.py on the SQLite gradebook (private copies, then the merge of their rows,
+  tools/gradebook_merge.py; the merge's seconds are printed on their own);
 - postgres: tools/autograde_parallel.py on a PostgreSQL gradebook (the workers write their rows straight in);
 - shards: the class as --shards processes of `tools/autograde_parallel.py --shard I/N --workers 1` at once, on
   one PostgreSQL gradebook (as N machines would, here on one);
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import course
-from tools import autograde_parallel, prepare_data, submissions
+from tools import autograde_parallel, gradebook_merge, prepare_data, submissions
 from tools.scratch_postgres import ScratchPostgres
 from tools.scratch_slurm import ScratchSlurm
 from course import ASSIGNMENT, DB_URL_VARIABLE, gradebook_rows
@@ -135,20 +135,20 @@ def run(mode, folder, url, workers, shards):
         return time.time() - start, failures, None, start
     if mode == "slurm":
         return slurm_array(folder, env) + (None, start)
-    merge = autograde_parallel.merge
+    merge = gradebook_merge.merge
 
     def timed_merge(*args):
         t = time.time()
         merge(*args)
         merged.append(time.time() - t)
-    autograde_parallel.merge = timed_merge
+    gradebook_merge.merge = timed_merge
     old = os.environ.pop(DB_URL_VARIABLE, None)
     if url:
         os.environ[DB_URL_VARIABLE] = url
     try:
         failures = autograde_parallel.autograde_parallel(folder, workers=workers)
     finally:
-        autograde_parallel.merge = merge
+        gradebook_merge.merge = merge
         os.environ.pop(DB_URL_VARIABLE, None)
         if old is not None:
             os.environ[DB_URL_VARIABLE] = old

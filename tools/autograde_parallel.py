@@ -11,9 +11,8 @@ review; the others are graded regardless.
 
 The gradebook (course.py: db_url):
 - SQLite gradebook.db (the default; one writer): each worker grades in a private copy of the course (its own
-  gradebook copy, links to the shared parts and to the submissions); then one `nbgrader autograde` run in the
-  course itself, with notebook execution switched off, reads the executed notebooks and writes their grades
-  with nbgrader's own SaveAutoGrades (the merge pass).
+  gradebook copy, links to the shared parts and to the submissions); then each worker's rows of the students it
+  graded, and their executed notebooks, are copied into the course (tools/gradebook_merge.py: the merge).
 - PostgreSQL ($LAB2_DB_URL): the workers grade in the course folder itself and write their rows straight into the
   database, no merge. Before they start, this command makes the course rows and a row for each of its students
   (INSERT ... ON CONFLICT DO NOTHING, safe with any number of shards at once): nbgrader's own
@@ -30,7 +29,6 @@ folder (tools/shard_records.py) that tools/class_status.py reads; --list prints 
     python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N] [--list]
 """
 import argparse
-import importlib.util
 import json
 import os
 import queue
@@ -46,20 +44,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 import course
+from tools import gradebook_merge
 from tools.shard_records import Record
 from tools.shards import shard_of, which_shard
 
 SHARED = ("nbgrader_config.py", "course.py", "grading", "source", "release", "data")
-
-
-def merge_flags(main):
-    """The merge run's flags (SQLite): the course's autograde chains (its grading/pipeline.py) without the steps
-    that clear and run the notebooks, so it scores the outputs the workers produced instead of running the
-    notebooks again. Read from the file: this process must not import `grading` (a worker imports its course's)."""
-    spec = importlib.util.spec_from_file_location("lab2_pipeline", Path(main) / "grading" / "pipeline.py")
-    pipeline = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pipeline)
-    return pipeline.merge_flags()
 
 
 POOL_TIMEOUT = 120  # seconds a worker's Gradebook waits for the worker's one database connection
@@ -203,20 +192,6 @@ def worker_env():
     return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", LAB2_WORKER_PARENT=str(os.getpid()))
 
 
-def merge(main, folders, students):
-    """SQLite: write the workers' grades into the course gradebook with nbgrader's own autograde (no execution)."""
-    staged = folders[0].parent / "_executed"
-    staged.mkdir()
-    for student in students:
-        graded = next(f / "autograded" / student for f in folders if (f / "autograded" / student).exists())
-        (staged / student).symlink_to(graded)
-    result = subprocess.run(["nbgrader", "autograde", course.ASSIGNMENT, "--force",
-                             f"--CourseDirectory.submitted_directory={staged}", *merge_flags(main)],
-                            cwd=main, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"writing the grades into {main / 'gradebook.db'} failed:\n{result.stdout}\n{result.stderr}")
-
-
 def student_timeout():
     """Seconds to wait for one student: the notebook's budget and nbgrader's own work."""
     from grading.safe_execute import SafeExecute  # nbgrader and torch's kernel side: only when grading
@@ -287,7 +262,7 @@ def autograde_parallel(main=".", students=None, workers=None, timeout=None, quie
         bar.close()
         graded = [s for s in students if s not in failures]
         if graded and course.is_sqlite(url):  # the merge also writes the executed notebooks to autograded/
-            merge(main, folders, graded)
+            gradebook_merge.merge(main, folders, graded)
     if record:
         record.done()
     return failures
