@@ -1,7 +1,7 @@
 """The student's kernel and its sandbox: one fresh kernel per notebook, in an IPC folder of its own (the bubblewrap
-sandbox of grading/jupyter/kernels/lab2-sandbox/ unless the sandbox is off), started while nbgrader stores the
-previous notebook when more are to come; refused without bwrap; shut down with its folder when its notebook is done
-(and at exit, the warm one)."""
+sandbox of grading/jupyter/kernels/lab2-sandbox/ unless the sandbox is off), started while the previous notebook is
+graded when more are to come; refused without bwrap; shut down with its folder when its notebook is done (and at exit,
+the warm one)."""
 import atexit
 import json
 import os
@@ -41,7 +41,7 @@ class Kernel(NamedTuple):
     started: float
 
 
-_warm = {}  # the next notebook's kernel, started while nbgrader stores the previous notebook
+_warm = {}  # the next notebook's kernel, started as the previous notebook's grading began
 _ipc = []   # this process's folder of kernel IPC folders, made on first use
 
 
@@ -165,8 +165,8 @@ class SandboxedKernels:
         return kernel
 
     def warm_next(self, resources):
-        """Start the next notebook's kernel now, when another notebook follows (it boots while nbgrader stores this
-        one and reads the next)."""
+        """Start the next notebook's kernel now, when another notebook follows (it boots while this one is graded and
+        stored, in a sandbox of its own: nothing of this notebook's kernel reaches it)."""
         if self.prestart or self.prestart is None and self._more_to_grade(resources):
             _warm["next"] = self._new_kernel()
 

@@ -79,8 +79,8 @@ class NotebookGrading:
 
 
 class SafeExecute(SandboxedKernels, Budgets, Execute):
-    """The grading driver: one fresh sandboxed kernel per notebook (started while nbgrader stored the previous
-    one), the trust boundary for test cells, no experiment run again, budgets of time and disk per notebook.
+    """The grading driver: one fresh sandboxed kernel per notebook (started while the previous one was graded), the
+    trust boundary for test cells, no experiment run again, budgets of time and disk per notebook.
 
     Its limits are nbgrader settings (c.SafeExecute.<name> in nbgrader_config.py or on the command line); the
     environment variable each one's `env` metadata names overrides its default."""
@@ -104,7 +104,7 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
     kernel_processes = Integer(256, help="Processes of one sandboxed kernel's own uid (when grading as root).") \
         .tag(config=True)
     kernel_file_mb = Integer(256, help="Largest file one sandboxed kernel may write, MiB.").tag(config=True)
-    prestart = Bool(None, allow_none=True, help="Start the next notebook's kernel while nbgrader stores this one. "
+    prestart = Bool(None, allow_none=True, help="Start the next notebook's kernel while this one is graded. "
                     "Default (None): when the same nbgrader run grades another submission after this one (the command "
                     "line's batch; the Formgrader grades one at a time and keeps no idle kernel); "
                     "tools/autograde_parallel.py's workers set it to True.").tag(config=True)
@@ -177,6 +177,7 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         self.nb = nb
         grading.findings = source_rules.scan_notebook(nb, executed(nb))
         grading.kernel = self.take_kernel()
+        self.warm_next(resources)  # the next notebook's kernel boots while this one is graded
         try:
             nb, resources = super().preprocess(nb, resources, grading.kernel.km)
         except NotebookFault as fault:
@@ -191,7 +192,6 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
             if course.meta(cell).get("grade_id") == rules_cell.CELL_ID:  # the rules' code, as handed out: not shown again
                 cell.source = rules_cell.CELL_SHOWN
                 cell.outputs = []
-        self.warm_next(resources)
         grading.timing["total"] = round(time.monotonic() - grading.start, 3)
         nb.metadata["lab2_grading"] = {"decided_outside_the_kernel": True, "timing": grading.timing,
                                        "findings": [f.as_dict() for f in grading.findings]}

@@ -18,8 +18,15 @@ import threading
 
 from nbgrader.converters.autograde import Autograde
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-WATCHED = (os.path.join(ROOT, "grading") + os.sep, os.path.join(ROOT, "course.py"))
+WATCHED = ()  # the grading/ folder and the course.py this process imported (set by install)
+
+
+def watched():
+    """Where the grader's code that runs here lives: the course's grading/ (in a worker of tools/autograde_parallel.py,
+    through its private course's link) and the course.py this process imported."""
+    import course
+    import grading
+    return os.path.dirname(os.path.abspath(grading.__file__)) + os.sep, os.path.abspath(course.__file__)
 
 
 class InjectedFault(KeyError):
@@ -27,7 +34,10 @@ class InjectedFault(KeyError):
 
 
 def key(code):
-    return [os.path.relpath(code.co_filename, ROOT), code.co_qualname, code.co_firstlineno]
+    """A function as the same [file, qualified name, first line] wherever its course folder lies."""
+    grading, course = WATCHED
+    name = "course.py" if code.co_filename == course else os.path.join("grading", code.co_filename[len(grading):])
+    return [name, code.co_qualname, code.co_firstlineno]
 
 
 def ours(code):
@@ -56,6 +66,8 @@ def install():
     if getattr(Autograde, "lab2_faults", False):
         return
     Autograde.lab2_faults = True
+    global WATCHED
+    WATCHED = watched()
     mode, _, arg = os.environ["LAB2_FAULTS"].partition(":")
     convert = Autograde.convert_single_notebook
 

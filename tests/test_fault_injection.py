@@ -4,12 +4,14 @@ for a submission, one function at a time, charges no one.
 The list of functions is not written here: it is what a first nbgrader autograde run traced (tests/grader_faults.py:
 every function of grading/ and course.py that ran in the nbgrader process while the complete solution was graded:
 plans, requests, reading the kernel's outputs, judgements, overrule, messages, output rewriting, budgets, the
-kernel's lifecycle, the source reading, storing the grades). A second run grades one copy of the complete solution
-per function, with that function's first call raising. For each copy, either its grades are exactly those of the
-complete solution (the grader recovered on its own, or the function's failure changed nothing), or nbgrader
-autograde names the student and records nothing for it, and exits non-zero. No copy may get fewer points.
+kernel's lifecycle, the source reading, storing the grades). A second run, of tools/autograde_parallel.py (its
+workers run nbgrader's own autograde, as the command line does), grades one copy of the complete solution per
+function, with that function's first call raising. For each copy, either its grades are exactly those of the
+complete solution (the grader recovered on its own, or the function's failure changed nothing), or the command lists
+it NOT GRADED, its log names the student, and nothing of it reaches the gradebook. No copy may get fewer points.
 """
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,19 +19,25 @@ import pytest
 
 from conftest import make_course, nbgrader
 from course import ASSIGNMENT, gradebook_rows, read, release_nb, source_nb
-from tools import submissions
+from tools import autograde_parallel, submissions
 
-pytestmark = pytest.mark.slow  # two nbgrader autograde runs, one submission per function of the grader
+pytestmark = pytest.mark.slow  # two grading runs, one submission per function of the grader
 
-HOOK = "if os.environ.get('LAB2_FAULTS'):  # tests/test_fault_injection.py\n" \
-       "    import lab2_fault_injection\n    lab2_fault_injection.install()\n"
+HOOK = """
+if os.environ.get('LAB2_FAULTS'):  # tests/test_fault_injection.py: the injector, by its path (a worker's course links here)
+    import importlib.util as _util
+    _spec = _util.spec_from_file_location('lab2_fault_injection', {path!r})
+    _injector = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(_injector)
+    _injector.install()
+"""
 
 
 def injected_course(tmp_path, mnist_dir):
     course = make_course(tmp_path / "course", mnist_dir)
     shutil.copyfile(Path(__file__).with_name("grader_faults.py"), course / "lab2_fault_injection.py")
     with open(course / "nbgrader_config.py", "a", encoding="utf-8") as f:
-        f.write("\n" + HOOK)
+        f.write(HOOK.format(path=str(course / "lab2_fault_injection.py")))
     return course
 
 
@@ -51,14 +59,15 @@ def outcome(mine, reference, fired, named):
         return "never ran"
     if mine == reference:
         return "same grades"
-    if all(row[1] is None for row in mine):  # nbgrader made the rows when the submission came in, and scored none
+    if all(row[1] is None for row in mine):  # no rows, or rows that nbgrader made as the submission came in, unscored
         return "not graded, named" if named else "not graded, silent"
     return "charged"
 
 
 def run_injections(course, tmp_path):
     """{function: outcome} with outcome 'same grades' | 'not graded, named' | 'charged' | 'not graded, silent'
-    | 'never ran'; and the nbgrader result of the injection run."""
+    | 'never ran'. The copies are graded by tools/autograde_parallel.py: a copy is 'named' when the command lists it
+    NOT GRADED and its log names the student (the GraderBug line), and none of its rows reach the gradebook."""
     complete(course, "traced")
     traced = tmp_path / "traced.json"
     nbgrader(course, "autograde", ASSIGNMENT, env={"LAB2_FAULTS": f"trace:traced:{traced}"})
@@ -69,19 +78,24 @@ def run_injections(course, tmp_path):
     complete(course, *plan)
     plan_file = tmp_path / "plan.json"
     plan_file.write_text(json.dumps(plan), encoding="utf-8")
-    result = nbgrader(course, "autograde", ASSIGNMENT, env={"LAB2_FAULTS": f"inject:{plan_file}"}, check=False)
-    log = result.stdout + result.stderr
+    os.environ["LAB2_FAULTS"] = f"inject:{plan_file}"  # the workers' environment (tools/autograde_parallel.py)
+    try:
+        failures = autograde_parallel.autograde_parallel(course, quiet=True)
+    finally:
+        del os.environ["LAB2_FAULTS"]
     fired = Path(f"{plan_file}.fired")
     fired = set(fired.read_text(encoding="utf-8").split()) if fired.exists() else set()
     rows = gradebook_rows(course)
-    outcomes = {function: outcome(rows_of(rows, student), reference, student in fired,
-                                  f"for student '{student}'" in log) for student, function in plan.items()}
-    return outcomes, result
+    logs = {student: (course / "autograde_logs" / f"{student}.log") for student in failures}
+    named = {student for student, log in logs.items() if f"for student '{student}'" in log.read_text(encoding="utf-8")}
+    outcomes = {function: outcome(rows_of(rows, student), reference, student in fired, student in named)
+                for student, function in plan.items()}
+    return outcomes
 
 
 def test_a_fault_injected_into_any_grader_function_charges_no_one(tmp_path, mnist_dir):
     course = injected_course(tmp_path, mnist_dir)
-    outcomes, result = run_injections(course, tmp_path)
+    outcomes = run_injections(course, tmp_path)
     counts = {}
     for function, outcome in outcomes.items():
         counts.setdefault(outcome, []).append(function)
@@ -92,4 +106,3 @@ def test_a_fault_injected_into_any_grader_function_charges_no_one(tmp_path, mnis
     charged = counts.get("charged", []) + counts.get("not graded, silent", [])
     assert not charged, f"a bug in these functions of the grader charged the student: {charged}"
     assert len(counts.get("never ran", [])) <= len(outcomes) // 10, counts.get("never ran")
-    assert result.returncode != 0 or not counts.get("not graded, named"), "nbgrader autograde exited 0 over grader bugs"
