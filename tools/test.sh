@@ -17,4 +17,6 @@ debian_packages "the PostgreSQL tests" postgresql="$(ls /usr/lib/postgresql/*/bi
 debian_packages "the Slurm tests" slurmctld=/usr/sbin/slurmctld slurmd=/usr/sbin/slurmd munge=/usr/sbin/munged \
   slurm-client=/usr/bin/sbatch
 # ---
-exec python -m pytest tests "$@"
+# --- one pytest process per core (pytest-xdist), each module whole in one of them (its fixtures made once);
+# --- LAB2_TEST_PROCESSES=0 runs everything in this process (as `python -m pytest` does)
+exec python -m pytest -n "${LAB2_TEST_PROCESSES:-auto}" --dist loadfile tests "$@"
