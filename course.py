@@ -1,9 +1,8 @@
 """The course's names and conventions, in one place: everything else imports them from here.
 
 - what the assignment is called and where its notebooks are (the master, the release, a student's);
-- how a grade id names its part (`relu_value` -> `relu`, `q3_answer` -> `q3`; the parts themselves are declared
-  in grading/parts/);
-- nbgrader's cell metadata, and the gradebook;
+- nbgrader's cell metadata, and the gradebook (which part a grade id belongs to is the declarations' to say:
+  grading/parts/, part_name);
 - the master's cells, picked by their tags, with the solutions in or out (one way to run the master);
 - a fresh course copy, the release generated in it;
 - every environment variable the course reads and every limit, with its default (README, "Settings").
@@ -77,15 +76,10 @@ def read(path):
     return nbformat.read(str(path), as_version=4)
 
 
-# ---------------------------------------------------------------- grade ids and nbgrader's cell metadata
+# ---------------------------------------------------------------- nbgrader's cell metadata
 def meta(cell):
     """A cell's nbgrader metadata ({} for a plain cell)."""
     return cell.metadata.get("nbgrader", {})
-
-
-def part(grade_id):
-    """The part a grade id belongs to: every grade id starts with it (`dropout_stats` -> `dropout`)."""
-    return grade_id.split("_")[0]
 
 
 def is_test(cell):

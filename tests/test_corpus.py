@@ -16,9 +16,9 @@ from pathlib import Path
 from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, HELD, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
-from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta, part
+from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta
 from grading import parts
-from grading.parts import NAMES as PARTS
+from grading.parts import NAMES as PARTS, part_name as part
 
 pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
 

@@ -39,7 +39,7 @@ def gather(folder):
             row = {"parts": defaultdict(float), "max": defaultdict(float), "questions": {}, "mistakes": []}
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    part = course.part(grade.name)
+                    part = parts.part_name(grade.name)
                     if part in PARTS:
                         row["parts"][part] += grade.score or 0
                         row["max"][part] += grade.max_score

@@ -4,7 +4,8 @@ mistakes every trick is paired with)."""
 from dataclasses import dataclass
 
 from tools import submissions
-from course import is_test, meta, part
+from course import is_test, meta
+from grading.parts import part_name as part
 from grading.rules.finding_kinds import FINDING_KINDS
 
 CORRECT, MISTAKE, POLICY, TRICK, REVIEW, TAMPER = "correct", "mistake", "policy", "trick", "review", "tamper"
