@@ -11,10 +11,25 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent  # this checkout: its master, its code; a tool works on --course or the current folder
+
+
+def script_checkout():
+    """The checkout of the script this Python runs (its tools/, benchmarks/ or tests/: a folder with course.py and
+    pyproject.toml two levels up), or None (nbgrader, pytest, a kernel, python -c)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    folder = Path(path).resolve().parent.parent if path else None
+    return folder if folder and (folder / "course.py").is_file() and (folder / "pyproject.toml").is_file() else None
+
+
+if script_checkout() not in (None, ROOT):  # a venv that serves two checkouts, installed from the other one
+    sys.exit(f"{sys.modules['__main__'].__file__} belongs to the checkout {script_checkout()}, but this Python imports "
+             f"the course's code from {ROOT} (the checkout this venv was installed from): run it with its own "
+             f"checkout's venv (cd {script_checkout()} && source tools/env.sh)")
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 COURSE_ID = "dl-lab2-regularization"

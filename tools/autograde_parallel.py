@@ -29,6 +29,9 @@ folder (tools/shard_records.py) that tools/class_status.py reads; --list prints 
 
     python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N] [--list]
 """
+if __name__ == "__main__":
+    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+
 import argparse
 import importlib.util
 import json

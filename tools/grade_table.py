@@ -2,6 +2,9 @@
 
     python tools/grade_table.py [--course .]
 """
+if __name__ == "__main__":
+    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+
 import argparse
 from collections import defaultdict
 

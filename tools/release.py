@@ -11,6 +11,9 @@ cell of the master is generated too: the rules cell (grade id lab2_rules), the v
 source hidden; this command rewrites it before generating the release.
 """
 import argparse
+if __name__ == "__main__":
+    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+
 import ast
 import base64
 import sys
