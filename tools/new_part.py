@@ -36,12 +36,14 @@ import nbformat
 import course
 from grading import parts
 
-NAME = re.compile(r"[a-z][a-z0-9_]*[a-z0-9]|[a-z]")
+NAME = re.compile(r"[a-z][a-z0-9_]{0,22}[a-z0-9]|[a-z]")  # 24 characters at most: the files it writes stay in ruff's lines
 TOTAL_LINE = re.compile(r"^COURSE_TOTAL = (\d+(?:\.\d+)?)$", re.M)
 
-DECLARATION = '''"""{name}(x): {title}. Written by tools/new_part.py as a working example, {name}(x) = 2x: change
-reference (and, if the part needs them, the inputs, the cases and the judgement) with the master's cells {name}_impl
-and {name}_value and the variants in tests/corpus/{name}.py."""
+DECLARATION = '''"""{name}(x): {title}.
+
+Written by tools/new_part.py as a working example, {name}(x) = 2x: change reference (and, if the part
+needs them, the inputs, the cases and the judgement) with the master's cells {name}_impl and
+{name}_value and the variants in tests/corpus/{name}.py (README, "To add a part")."""
 from grading import judging
 from grading.judging import Failed
 from grading.parts import Part, Test
@@ -83,11 +85,13 @@ def judge_value(part, plan, meta, arrays, compared):
 
 
 PART = Part(
-    name="{name}", order={order}, title="{title}", code="{name}", answer="{name}_impl", obj="{name}",
+    name="{name}", order={order}, title="{title}",
+    code="{name}", obj="{name}", answer="{name}_impl",
     ops="basic", in_torch=True,
     tests=(Test("{name}_value", {points}, "{title} 的值", plan, judge_value,
                 mistakes=("modifies_input", "value_mismatch", judging.DEVICE, judging.DTYPE)),),
-    sample_mistake=("return 2 * x", "return 3 * x"), sample_fails=("{name}_value",),
+    sample_mistake=("return 2 * x", "return 3 * x"),
+    sample_fails=("{name}_value",),
 )
 '''
 
@@ -100,17 +104,19 @@ ORDER = {order}
 
 def variants(kit):
     add = kit.add
-    answer = lambda body: {{"{name}_impl": "def {name}(x):\\n    " + body + "\\n"}}
+    answer = lambda body: {{"{name}_impl":
+                            "def {name}(x):\\n    " + body + "\\n"}}
     value = {{"{name}_value"}}
     add("{name}_x_plus_x", CORRECT, answer("return x + x"))
     add("{name}_mul", CORRECT, answer("return torch.mul(x, 2)"))
-    add("{name}_three_x", MISTAKE, answer("return 3 * x"), value, mistakes={{"{name}_value_mismatch"}}, message="参考实现")
-    add("{name}_in_place", MISTAKE, answer("x *= 2\\n    return x"), value, mistakes={{"{name}_modifies_input"}},
-        message="修改了输入")
+    add("{name}_three_x", MISTAKE, answer("return 3 * x"), value,
+        mistakes={{"{name}_value_mismatch"}}, message="参考实现")
+    add("{name}_in_place", MISTAKE, answer("x *= 2\\n    return x"), value,
+        mistakes={{"{name}_modifies_input"}}, message="修改了输入")
     add("{name}_cpu_only", MISTAKE, answer("return x * torch.full(x.shape, 2.0)"), value,
         mistakes={{"{name}_device_not_kept"}}, message="GPU")
-    add("{name}_float64", MISTAKE, answer("return (2 * x).double()"), value, mistakes={{"{name}_dtype_not_kept"}},
-        message="float64")
+    add("{name}_float64", MISTAKE, answer("return (2 * x).double()"), value,
+        mistakes={{"{name}_dtype_not_kept"}}, message="float64")
 '''
 
 TASK = """#### TODO:实现 `{name}(x)`
@@ -141,7 +147,7 @@ lab2_probe.check('{name}_value', {name})
 def refusal(name, folder):
     """Why NAME cannot be a new part of the course in `folder` ('' if it can)."""
     if not NAME.fullmatch(name):
-        return f"{name!r} is not a part's name: lower-case letters, digits and _, starting with a letter"
+        return f"{name!r} is not a part's name: up to 24 lower-case letters, digits and _, starting with a letter"
     if keyword.iskeyword(name) or hasattr(builtins, name):
         return f"{name!r} is a Python keyword or builtin: the student's code could not define it"
     if name in parts.NAMES + parts.QUESTION_NAMES:
@@ -207,6 +213,8 @@ def main():
     if why:
         sys.exit(f"no new part: {why}")
     name, title, points = args.name, args.title or args.name, args.points
+    if not 0 < len(title) <= 40 or set(title) & set('"\\\n'):
+        sys.exit(f"no new part: the title {title!r} must be one line of up to 40 characters without \" or \\")
     order = max(p.order for p in parts.PARTS) + 1
     fill = dict(name=name, title=title, points=f"{points:g}", order=order)
     (folder / "grading" / "parts" / f"{name}.py").write_text(DECLARATION.format(**fill), encoding="utf-8")
