@@ -12,7 +12,8 @@ from course import ROOT
 from grading import parts
 
 TOOLS = sorted(p for p in (ROOT / "tools").glob("*.py") if p.name not in ("__init__.py", "_checkout.py"))
-PROLOGUE = 'if __name__ == "__main__":\n    import _checkout'
+PROLOGUE = 'if __name__ == "__main__" and not __package__:  # a script: this checkout\'s course and grading first\n' \
+    "    import _checkout"
 
 
 def scratch_checkout(dest, names):

@@ -15,8 +15,8 @@ and only that part's corpus variants are graded with the real nbgrader.
 It prints, before grading, each id NAME's tests declare with the variants that claim it; pytest's report says what
 failed and what to change. Exit status: pytest's (0 when everything passed).
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import os

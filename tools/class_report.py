@@ -8,8 +8,8 @@ typical mistake (the stable mistake id every failing hidden test carries, with o
 the 思考题 marks once graded, and the submissions to look at: kernel faults, budgets gone over, integrity
 findings, each with a link to its autograded notebook. The CSV has one row per student.
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import base64

@@ -20,8 +20,8 @@ part:
 then runs tools/release.py (the rules cell, the master's points table, README's points, the release). Next: edit
 the three files (the README, "To add a part", lists what to change), then `python tools/check_part.py NAME`.
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import builtins

@@ -9,8 +9,8 @@ in the README's prose (readme_figures).
 The course's total is declared once, grading/parts/__init__.py: COURSE_TOTAL; the parts and the 思考题 must add up to
 it (tests/test_metadata.py).
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import re

@@ -11,8 +11,8 @@ A STAND-IN.txt beside the files says which stand-in it is; put the real files th
 
     python tools/prepare_data.py [--dest data] [--shared ../shared/mnist]
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import gzip

@@ -11,8 +11,8 @@ of the master are generated too, and this command rewrites them before generatin
 what it needs from the parts' declarations, its source hidden; and the opening points table, from the declarations
 (tools/points.py, which also rewrites README.md's points blocks). Run it after any change to grading/parts/.
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import ast

@@ -5,8 +5,8 @@ reach the socket.
 
     python tools/scratch_postgres.py [--database lab2]   # start one, print its LAB2_DB_URL, stop it on Ctrl-C
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import glob

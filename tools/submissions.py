@@ -7,8 +7,8 @@ score follows from the notebook's own points.
 
     python tools/submissions.py [--course .]   # writes submitted/<student>/lab2_regularization/
 """
-if __name__ == "__main__":
-    import _checkout  # noqa: F401  (first: this checkout's course and grading, tools/_checkout.py)
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
 
 import argparse
 import copy
