@@ -1,9 +1,8 @@
 """The course's names and conventions, in one place: everything else imports them from here.
 
 - what the assignment is called and where its notebooks are (the master, the release, a student's);
-- how a grade id names its part (`relu_value` -> `relu`, `q3_answer` -> `q3`; the parts themselves are declared
-  in grading/parts/);
-- nbgrader's cell metadata, and the gradebook;
+- nbgrader's cell metadata, and the gradebook (which part a grade id belongs to is the declarations' to say:
+  grading/parts/, part_name);
 - the master's cells, picked by their tags, with the solutions in or out (one way to run the master);
 - a fresh course copy, the release generated in it;
 - every environment variable the course reads and every limit, with its default (README, "Settings").
@@ -12,10 +11,25 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent  # this checkout: its master, its code; a tool works on --course or the current folder
+
+
+def script_checkout():
+    """The checkout of the script this Python runs (its tools/, benchmarks/ or tests/: a folder with course.py and
+    pyproject.toml two levels up), or None (nbgrader, pytest, a kernel, python -c)."""
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    folder = Path(path).resolve().parent.parent if path else None
+    return folder if folder and (folder / "course.py").is_file() and (folder / "pyproject.toml").is_file() else None
+
+
+if script_checkout() not in (None, ROOT):  # a venv that serves two checkouts, installed from the other one
+    sys.exit(f"{sys.modules['__main__'].__file__} belongs to the checkout {script_checkout()}, but this Python imports "
+             f"the course's code from {ROOT} (the checkout this venv was installed from): run it with its own "
+             f"checkout's venv (cd {script_checkout()} && source tools/env.sh)")
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 COURSE_ID = "dl-lab2-regularization"
@@ -77,15 +91,10 @@ def read(path):
     return nbformat.read(str(path), as_version=4)
 
 
-# ---------------------------------------------------------------- grade ids and nbgrader's cell metadata
+# ---------------------------------------------------------------- nbgrader's cell metadata
 def meta(cell):
     """A cell's nbgrader metadata ({} for a plain cell)."""
     return cell.metadata.get("nbgrader", {})
-
-
-def part(grade_id):
-    """The part a grade id belongs to: every grade id starts with it (`dropout_stats` -> `dropout`)."""
-    return grade_id.split("_")[0]
 
 
 def is_test(cell):

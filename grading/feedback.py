@@ -103,7 +103,7 @@ class FeedbackSummary(NbGraderPreprocessor):
                     "failed": [], "comments": [], "unanswered": False} for p in parts.NAMES + parts.QUESTION_NAMES}
         for cell in nb.cells:
             gid = course.meta(cell).get("grade_id", "")
-            row = rows.get(course.part(gid))
+            row = rows.get(parts.part_name(gid))
             if row is None:
                 continue
             m = cell.metadata.nbgrader

@@ -62,7 +62,7 @@ def student_cells(nb):
         meta = course.meta(cell)
         if meta.get("locked") or (meta.get("grade") and not meta.get("solution")):
             continue
-        part = course.part(meta.get("grade_id", "")) if meta.get("solution") else ""
+        part = parts.part_name(meta.get("grade_id", "")) if meta.get("solution") else ""
         yield index, part
 
 

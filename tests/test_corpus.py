@@ -16,14 +16,15 @@ from pathlib import Path
 from conftest import RELEASE_NB, SOURCE_NB, make_course
 from corpus import CORRECT, HELD, TRICK, corpus, submission
 from tools import autograde_parallel, integrity_report, submissions
-from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta, part
+from course import ASSIGNMENT, autograded_nb, autograded_points, gradebook, meta
 from grading import parts
-from grading.parts import NAMES as PARTS
+from grading.parts import NAMES as PARTS, part_name as part
 
 pytestmark = pytest.mark.slow  # grades 100 submissions with the real nbgrader
 
 SOURCE = nbformat.read(str(SOURCE_NB), as_version=4)
-VARIANTS = corpus(SOURCE)
+ONLY = os.environ.get("LAB2_CORPUS_PART")  # tools/check_part.py: grade only this part's variants
+VARIANTS = corpus(SOURCE, part=ONLY)
 POINTS = autograded_points(SOURCE)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ADVICE_SECONDS = 1200  # the advice run's backstop (300 to 520 s; each notebook is bounded by student_kernel.py too)
@@ -117,6 +118,8 @@ def print_families(results):
 def test_variant(variant, graded_corpus):
     cells = graded_corpus[variant.name]
     failing = {gid for gid, cell in cells.items() if cell[0] == 0}
+    given = {mistake for cell in cells.values() for mistake in cell[3:5] if mistake}
+    assert variant.mistakes <= given, f"claims {sorted(variant.mistakes - given)}, but the grader gave {sorted(given)}"
     report = [kind for kind, _ in graded_corpus[None][variant.name]]
     if variant.kind == CORRECT:
         assert not failing, f"correct code lost points in {failing}: " + \
@@ -210,7 +213,7 @@ def test_every_mistake_id_is_declared_and_every_declaration_reached(graded_corpu
                 emitted.setdefault(mistake, set()).add(gid)
     undeclared = {m: sorted(g for g in gids if m not in parts.MISTAKES[g]) for m, gids in emitted.items()}
     assert not {m: g for m, g in undeclared.items() if g}, undeclared
-    declarations = parts.declarations()
+    declarations = parts.declarations(ONLY)
     unreached = sorted(where for where, ids in declarations.items() if not ids & emitted.keys())
     declared_ids = set().union(*declarations.values())
     print(f"\nmistake ids: {len(declarations)} declarations ({len(declared_ids)} ids over the parts), {len(emitted)} ids "

@@ -46,7 +46,18 @@ def cpu_mask_dropout(X, dropout):
 
 
 def test_every_part_with_rules_has_calls_on_another_device():
-    assert {parts.part_of(gid).name for gid in DEVICE_TESTS} == {p.name for p in parts.PARTS if p.ops is not None}
+    """Every part whose code has rules (an allowlist: it runs where the lab runs, on CUDA or the CPU) calls it once more
+    on the meta device in some test's plan, and only those parts (Network.forward is graded with the grader's own
+    activation)."""
+    on_device = {parts.part_of(gid).name for gid in DEVICE_TESTS}
+    for p in parts.PARTS:
+        assert p.ops is None or p.name in on_device, (
+            f"the part {p.name} (grading/parts/{p.name}.py) has rules (ops={p.ops!r}) but no test calls its code on "
+            "another device: add to one test's plan a case on the meta device, e.g. {'args': [{'input': 'x32'}], "
+            "'device': 'meta'}, and judge it with judging.judge_device(compared, call, part, what, case['device'], "
+            "x.dtype, shape=...) (grading/parts/l2.py: ON_DEVICE and judge_value show one; tools/new_part.py writes one), "
+            "with judging.DEVICE among that Test's mistakes")
+        assert p.ops is not None or p.name not in on_device, f"{p.name} has no rules, yet a test runs it on a device"
 
 
 def _device_verdicts(device):
@@ -57,7 +68,7 @@ def _device_verdicts(device):
         assert any(f"输入在 {device}" in line for line in result.lines), result.lines
     for grade_id, obj in (("relu_derivative", OnesDerivative), ("dropout_mask", cpu_mask_dropout)):
         result = verdict(grade_id, obj, device)
-        assert not result.passed and result.mistake == f"{grade_id.split('_')[0]}_device_not_kept", result.mistake
+        assert not result.passed and result.mistake == f"{parts.part_name(grade_id)}_device_not_kept", result.mistake
         assert "GPU" in result.message and "device=" in result.message
 
 

@@ -21,7 +21,8 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, jupyter_server, make_course, nbgrader
 from tools import submissions
-from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows, meta, part
+from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows, meta
+from grading.parts import part_name as part
 from grading import feedback, parts
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES

@@ -8,7 +8,8 @@ import pytest
 
 from grading import lab2_grader, lab2_probe, parts
 from tools import submissions
-from course import autograded_points, meta, part, strip_markers
+from course import autograded_points, meta, strip_markers
+from grading.parts import part_name as part
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -1,8 +1,9 @@
 """The master notebook's nbgrader metadata is what TAs and the gradebook rely on."""
 import re
 
-from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, part, tags
+from course import EXPERIMENT, EXPERIMENTS, RUN, experiment_of, meta, tags
 from grading import feedback, hidden_tests, parts
+from grading.parts import part_name as part
 from grading.rubrics import BEGIN_MARK_SCHEME, END_MARK_SCHEME
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
@@ -21,16 +22,38 @@ def test_grade_ids_are_unique_and_name_their_part(source_nb):
     assert not wrong, f"grade ids that do not start with their part: {wrong}"
 
 
-def test_points_sum_to_100_and_every_part_counts(source_nb):
+def test_a_grade_id_names_its_part_without_doubt():
+    """A part's name may hold underscores: a grade id's part is the longest declared name it starts with
+    (parts.part_name), so every declared grade id must start with its own part's name and no other part's longer one."""
+    for p in parts.PARTS:
+        for gid in [p.answer] + [t.grade_id for t in p.tests]:
+            assert part(gid) == p.name, (f"{gid} (declared by grading/parts/ for the part {p.name!r}) reads as the part "
+                                         f"{part(gid)!r}: give it a name that starts with {p.name}_, or rename the part")
+    for q in parts.QUESTIONS:
+        assert part(q.answer) == part(q.rubric) == q.name, q.name
+
+
+def test_the_points_add_up_to_the_declared_course_total(source_nb):
+    """The course's total is one declared number (grading/parts/__init__.py: COURSE_TOTAL, an instructor's decision);
+    the master's points are the declarations' (test_every_graded_cell_has_a_complete_declaration), and add up to it."""
     points = {m["grade_id"]: m["points"] for _, _, m in graded_cells(source_nb) if m.get("grade")}
-    assert sum(points.values()) == 100, points
+    auto, manual = sum(parts.AUTOGRADED.values()), sum(q.points for q in parts.QUESTIONS)
+    assert sum(points.values()) == parts.TOTAL == parts.COURSE_TOTAL, (
+        f"the parts add up to {parts.TOTAL:g} points ({auto:g} autograded, {manual:g} for the 思考题; the master's cells: "
+        f"{sum(points.values()):g}), but the course is declared at {parts.COURSE_TOTAL:g}: either set COURSE_TOTAL = "
+        f"{parts.TOTAL:g} in grading/parts/__init__.py, or change the tests' points (Test(points=...) in grading/parts/) "
+        f"by {parts.COURSE_TOTAL - parts.TOTAL:+g} in all; then run python tools/release.py")
+
+
+def test_every_part_counts(source_nb):
+    points = {m["grade_id"]: m["points"] for _, _, m in graded_cells(source_nb) if m.get("grade")}
     for name in PARTS + QUESTIONS:
         assert sum(p for gid, p in points.items() if part(gid) == name) > 0, f"{name} is worth nothing"
 
 
 def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
     tests = [(c, m) for _, c, m in graded_cells(source_nb) if m.get("grade") and not m.get("solution")]
-    assert len(tests) == 14
+    assert len(tests) == len(parts.TESTS), f"{len(tests)} test cells in the master, {len(parts.TESTS)} declared"
     for cell, m in tests:
         assert m.get("locked"), f"{m['grade_id']} is not locked"
         visible, _ = hidden_tests.split_test(cell.source, m["grade_id"])  # one lab2_probe.check('<grade_id>', ...)
@@ -38,10 +61,10 @@ def test_test_cells_are_locked_and_hold_visible_and_hidden_tests(source_nb):
         assert m["grade_id"] in parts.TESTS, f"{m['grade_id']}: no part declares it (grading/parts/)"
 
 
-def test_five_manual_answer_cells(source_nb):
+def test_the_manual_answer_cells_are_the_declared_questions(source_nb):
     manual = [m["grade_id"] for _, c, m in graded_cells(source_nb)
               if m.get("grade") and m.get("solution") and c.cell_type == "markdown"]
-    assert manual == [f"q{i}_answer" for i in range(1, 6)]
+    assert manual == [q.answer for q in parts.QUESTIONS]
 
 
 def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
@@ -62,21 +85,21 @@ def test_each_answer_cell_is_followed_at_once_by_its_tests(source_nb):
 
 def test_each_question_has_a_rubric_for_the_grader(source_nb):
     """The prompt of every 思考题 is a locked 0-point task cell (nbgrader's "manually graded task") whose mark
-    scheme lists the reference points with their share of the question's 7 points; the answer cell follows. The
+    scheme lists the reference points with their share of the question's points; the answer cell follows. The
     mark scheme's delimiters are HTML comments, which the grading page does not render as headings."""
     cells = source_nb.cells
     rubrics = [(i, c) for i, c in enumerate(cells) if meta(c).get("task")]
-    assert [meta(c)["grade_id"] for _, c in rubrics] == [f"q{i}_rubric" for i in range(1, 6)]
-    for i, cell in rubrics:
+    assert [meta(c)["grade_id"] for _, c in rubrics] == [q.rubric for q in parts.QUESTIONS]
+    for (i, cell), question in zip(rubrics, parts.QUESTIONS):
         rubric = meta(cell)
         assert rubric["locked"] and rubric["points"] == 0 and cell.cell_type == "markdown"
         assert "### BEGIN MARK SCHEME" not in cell.source and "### END MARK SCHEME" not in cell.source
         scheme = cell.source.split(BEGIN_MARK_SCHEME + "\n", 1)[1].split("\n" + END_MARK_SCHEME, 1)[0]
         assert "评分要点" in scheme and all(line.startswith(">") for line in scheme.splitlines()), scheme
         shares = [int(p) for p in re.findall(r"[((](\d+) 分[))]", scheme)]
-        assert sum(shares) == 7 and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
+        assert sum(shares) == question.points and len(shares) >= 3, f"{rubric['grade_id']}: the points split {shares}"
         answer = meta(cells[i + 1])
-        assert answer["grade_id"] == rubric["grade_id"].replace("_rubric", "_answer") and answer["points"] == 7
+        assert answer["grade_id"] == question.answer and answer["points"] == question.points
 
 
 def test_every_experiment_cell_is_tagged(source_nb):

@@ -32,7 +32,7 @@ def ids_in(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = {p.name for p in parts_judged_in(path)}
     not_ids = {name for p in parts.PARTS for name in (p.answer, p.obj, p.code)} | set(parts.TESTS)
-    not_suffixes = {gid.split("_", 1)[1] for gid in not_ids if "_" in gid}  # f"{name}_value": a grade id
+    not_suffixes = {gid[len(parts.part_name(gid)) + 1:] for gid in not_ids if parts.part_name(gid)}  # f"{name}_value"
     literal, suffixes = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.JoinedStr) and len(node.values) == 2 and isinstance(node.values[0], ast.FormattedValue) \

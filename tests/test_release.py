@@ -7,6 +7,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, nbgrader
 from course import ROOT, meta
+from grading import parts
 from tools import release
 
 
@@ -31,7 +32,8 @@ def test_release_holds_no_solution_and_no_hidden_test():
         assert marker not in text, f"the release contains {marker!r}"
     release = nbformat.read(str(RELEASE_NB), as_version=4)
     answers = [c for c in release.cells if meta(c).get("solution")]
-    assert len(answers) == 11
+    assert len(answers) == len(parts.PARTS) + len(parts.QUESTIONS), \
+        f"{len(answers)} answer cells in the release; declared: {len(parts.PARTS)} parts and {len(parts.QUESTIONS)} 思考题"
     for cell in answers:
         stub = "raise NotImplementedError()" if cell.cell_type == "code" else "请在这里写下你的回答。"
         assert stub in cell.source, meta(cell)["grade_id"]

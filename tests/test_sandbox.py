@@ -15,7 +15,8 @@ import pytest
 from adversarial import SECRET, attacks, submission
 from conftest import RELEASE_NB, SOURCE_NB, make_course, nbgrader
 from tools import autograde_parallel, integrity_report, submissions
-from course import ASSIGNMENT, autograded_nb, autograded_points, cell_scores, feedback_html, part
+from course import ASSIGNMENT, autograded_nb, autograded_points, cell_scores, feedback_html
+from grading.parts import part_name as part
 
 pytestmark = pytest.mark.slow  # grades an adversarial batch
 

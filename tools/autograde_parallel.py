@@ -28,6 +28,9 @@ folder (tools/shard_records.py) that tools/class_status.py reads; --list prints 
 
     python tools/autograde_parallel.py [--course .] [--workers N] [--student ID ...] [--shard I/N | --shards N] [--list]
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import json
 import os

@@ -8,6 +8,9 @@ typical mistake (the stable mistake id every failing hidden test carries, with o
 the 思考题 marks once graded, and the submissions to look at: kernel faults, budgets gone over, integrity
 findings, each with a link to its autograded notebook. The CSV has one row per student.
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import base64
 import csv
@@ -39,7 +42,7 @@ def gather(folder):
             row = {"parts": defaultdict(float), "max": defaultdict(float), "questions": {}, "mistakes": []}
             for nb in submission.notebooks:
                 for grade in nb.grades:
-                    part = course.part(grade.name)
+                    part = parts.part_name(grade.name)
                     if part in PARTS:
                         row["parts"][part] += grade.score or 0
                         row["max"][part] += grade.max_score

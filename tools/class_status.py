@@ -13,6 +13,9 @@ what squeue says of those jobs.
 - waiting: none of these yet (its shard is pending or running, or stopped before it came to them).
 Each student is in exactly one of the four: they add up to the class.
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import os
 import shlex

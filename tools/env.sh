@@ -1,7 +1,9 @@
 # Sourced by tools/demo.sh and tools/test.sh: makes the virtual environment (.venv, or $LAB2_VENV)
 # with requirements.txt when it is missing or the requirements changed, installs this folder's code
 # (pyproject.toml: the packages grading and tools) in editable mode, and puts its bin/ on PATH
-# (nbgrader shells out to alembic from there when it creates a gradebook).
+# (nbgrader shells out to alembic from there when it creates a gradebook). A venv that serves two checkouts
+# ($LAB2_VENV) is installed from the last one that sourced this; each checkout's tools and nbgrader still run that
+# checkout's own code (tools/_checkout.py), and course.py stops any other script of the other one, saying so.
 VENV="${LAB2_VENV:-$PWD/.venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating $VENV (Python 3.11) ..."

@@ -2,6 +2,9 @@
 
     python tools/grade_table.py [--course .]
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 from collections import defaultdict
 
@@ -18,7 +21,7 @@ def scores(folder="."):
             for nb in submission.notebooks:
                 for grade in nb.grades:
                     if grade.auto_score is not None and not parts.is_manual(grade.name):
-                        row[course.part(grade.name)] += grade.score
+                        row[parts.part_name(grade.name)] += grade.score
                         row["auto"] += grade.score
                         row["max_auto"] += grade.max_score
                     elif grade.needs_manual_grade:

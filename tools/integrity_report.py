@@ -7,6 +7,9 @@ evidence (cell and line). Writes integrity_report.md and prints it.
 
 A finding is a reason to look, not a verdict: the evidence says what to look at.
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import re
 from pathlib import Path

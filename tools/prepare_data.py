@@ -11,6 +11,9 @@ A STAND-IN.txt beside the files says which stand-in it is; put the real files th
 
     python tools/prepare_data.py [--dest data] [--shared ../shared/mnist]
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import gzip
 import struct

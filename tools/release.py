@@ -5,11 +5,15 @@
     python tools/release.py --new DIR     # a new course in DIR, made from this one (tools/demo.sh's scratch course)
 
 All three work on the course in the current folder, or on --course DIR.
-source/lab2_regularization/lab2_regularization.ipynb is the one file to edit; the other two are generated. One
-cell of the master is generated too: the rules cell (grade id lab2_rules), the visible tests' advice
-(grading/rules/advice.py and the modules it imports, bundled) with what it needs from the parts' declarations, its
-source hidden; this command rewrites it before generating the release.
+source/lab2_regularization/lab2_regularization.ipynb is the one file to edit; the other two are generated. Parts
+of the master are generated too, and this command rewrites them before generating the release: the rules cell
+(grade id lab2_rules), the visible tests' advice (grading/rules/advice.py and the modules it imports, bundled) with
+what it needs from the parts' declarations, its source hidden; and the opening points table, from the declarations
+(tools/points.py, which also rewrites README.md's points blocks). Run it after any change to grading/parts/.
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import ast
 import base64
@@ -21,6 +25,7 @@ from pathlib import Path
 import course
 from grading import parts, rules_cell
 from grading.rules import advice
+from tools import points
 
 RULES_CELL = rules_cell.CELL_ID  # the grade id of the generated rules cell
 ADVICE_SEED = 20241127     # the advice's own inputs (the grader draws new ones every run)
@@ -116,6 +121,7 @@ def check(folder, fresh_course=None):
     cell = next(c for c in course.read(course.source_nb(folder)).cells if course.meta(c).get("grade_id") == RULES_CELL)
     if not rules_cell_fresh(cell, folder):
         stale.append(f"the master's rules cell ({RULES_CELL})")
+    stale += points.stale(folder)
     if fresh_course is not None:
         fresh = course.release_nb(fresh_course).read_bytes()
     else:
@@ -124,6 +130,15 @@ def check(folder, fresh_course=None):
     committed = {"release/" + course.ASSIGNMENT + "/" + course.NOTEBOOK: course.release_nb(folder),
                  course.NOTEBOOK: folder / course.NOTEBOOK}
     return stale + [name for name, path in committed.items() if not path.exists() or path.read_bytes() != fresh]
+
+
+def regenerate(folder):
+    """The master's generated cells, README's points blocks, then the release and the root copy; return the release."""
+    if write_rules_cell(folder):
+        print(f"rewrote the master's rules cell ({RULES_CELL}) from grading/rules/")
+    for what in points.write(folder):
+        print(f"rewrote {what} from grading/parts/")
+    return course.generate_release(folder)
 
 
 def main():
@@ -144,9 +159,7 @@ def main():
             sys.exit(f"out of date with source/: {', '.join(stale)} -- run: python tools/release.py")
         print("release/ and the root copy match source/")
     else:
-        if write_rules_cell(folder):
-            print(f"rewrote the master's rules cell ({RULES_CELL}) from grading/rules/")
-        release = course.generate_release(folder)
+        release = regenerate(folder)
         print(f"wrote {release.relative_to(folder)} and {course.NOTEBOOK}")
 
 

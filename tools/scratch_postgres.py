@@ -5,6 +5,9 @@ reach the socket.
 
     python tools/scratch_postgres.py [--database lab2]   # start one, print its LAB2_DB_URL, stop it on Ctrl-C
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import glob
 import os

@@ -6,6 +6,9 @@ As root, the daemons and the jobs run as root (SlurmUser=root: a test cluster, n
 
     python tools/scratch_slurm.py      # start one, print its SLURM_CONF, stop it on Ctrl-C
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import os
 import re
 import shutil

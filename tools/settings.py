@@ -9,6 +9,9 @@ the environment variable their trait names (its `env`). This prints them with th
 (`nbgrader autograde --help-all` lists only nbgrader's own classes: it prints its help before it reads any
 nbgrader_config.py, so it cannot know the course's preprocessors.)
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import os
 from unittest import mock

@@ -7,6 +7,9 @@ score follows from the notebook's own points.
 
     python tools/submissions.py [--course .]   # writes submitted/<student>/lab2_regularization/
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import copy
 from pathlib import Path
@@ -60,6 +63,18 @@ def samples(source_nb):
 
 def expected_points(source_nb, failing):
     return sum(p for gid, p in course.autograded_points(source_nb).items() if gid not in failing)
+
+
+def expected_table(source_nb):
+    """student -> the row tools/grade_table.py shows for each sample once graded ({part: points, 'auto', 'max_auto',
+    'manual_pending'}: the 思考题 it answered wait for a TA), from the samples and the declared points."""
+    table = {}
+    for student, (answers, failing, _) in samples(source_nb).items():
+        row = {p.name: sum(t.points for t in p.tests if t.grade_id not in failing) for p in parts.PARTS}
+        row.update(auto=sum(row.values()), max_auto=sum(parts.AUTOGRADED.values()),
+                   manual_pending=sum(q.points for q in parts.QUESTIONS if q.answer in answers))
+        table[student] = row
+    return table
 
 
 def write_submission(folder, student, nb):

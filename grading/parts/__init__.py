@@ -8,13 +8,17 @@ declares the 思考题. Everything else (the grader, the reports, the tests) rea
     from grading import parts
     parts.PARTS                 # the parts, in notebook order
     parts.test("relu_value")    # (its Part, its Test)
-    parts.AUTOGRADED            # the points of every autograded test, 65 in all
+    parts.AUTOGRADED            # the points of every autograded test
     parts.MISTAKES["relu_value"]  # every mistake id that test can give (its Test's own, and the shared ones)
+    parts.part_name("l2_grad")  # "l2": the declared part or 思考题 a grade id starts with
+    parts.COURSE_TOTAL          # the course's total, declared: the parts and the 思考题 add up to it
 
-Adding a part: write its module here, its cells in the master notebook (answer cell, then its test cells,
-each with the one-line hidden test `lab2_probe.check('<grade id>', <object>)`), the mistake ids its judgements
-give on each Test (tests/test_mistake_ids.py reads the judging code for them), and its variants in
-tests/corpus/<part>.py. tests/test_metadata.py checks that the master and the declarations agree.
+Adding a part: `python tools/new_part.py NAME` writes its module here, its cells in the master notebook (answer
+cell, then its test cells, each with the one-line hidden test `lab2_probe.check('<grade id>', <object>)`) and its
+variants in tests/corpus/NAME.py (README, "To add a part"). A part's name may hold underscores: a grade id's part
+is the declared name it starts with (part_name). tests/test_metadata.py checks that the master and the declarations
+agree, tests/test_mistake_ids.py that the judging code gives only declared mistake ids, tests/test_corpus_claims.py
+that some variant of the corpus claims each of them.
 """
 import importlib
 import pkgutil
@@ -52,6 +56,8 @@ class Part:
     sample_mistake: tuple = ()  # (old, new): an edit of the master's solution, a typical mistake
     sample_fails: tuple = ()    # the grade ids that mistake fails
     done_in_partial_sample: bool = False    # the sample class's partly done submission has done this part
+    section: str = ""   # its row in the master's points table (tools/points.py); parts of one section share a row
+    #                     (the three activations: "激活函数"); default: its title
 
     @property
     def points(self):
@@ -60,6 +66,11 @@ class Part:
     @property
     def heading(self):
         return f"{self.title}({self.code})"
+
+    @property
+    def row(self):
+        """Its row in the master's points table."""
+        return self.section or self.title
 
 
 @dataclass(frozen=True)
@@ -99,12 +110,16 @@ def shared_mistakes(part, test):
     return found
 
 
-def declared_mistakes(part, test):
-    """{declaration: mistake id} of every id a test can emit: its own (declared on its Test; a declaration is named by
-    the module of its judgement, so the three activations share grading/parts/activation.py's) and the shared ones."""
+def own_mistakes(part, test):
+    """{declaration: mistake id} of the ids a test declares itself (on its Test; a declaration is named by the module
+    of its judgement, so the three activations share grading/parts/activation.py's)."""
     judge = getattr(test.judge, "func", test.judge)
-    own = {f"{judge.__module__}:{s}": f"{part.name}_{s}" for s in test.mistakes}
-    return dict(own, **shared_mistakes(part, test))
+    return {f"{judge.__module__}:{s}": f"{part.name}_{s}" for s in test.mistakes}
+
+
+def declared_mistakes(part, test):
+    """{declaration: mistake id} of every id a test can emit: its own and the shared ones."""
+    return dict(own_mistakes(part, test), **shared_mistakes(part, test))
 
 
 def _discover():
@@ -125,10 +140,15 @@ DECLARED = {gid: declared_mistakes(p, t) for gid, (p, t) in TESTS.items()}  # gr
 MISTAKES = {gid: frozenset(d.values()) for gid, d in DECLARED.items()}   # grade id -> the mistake ids it can emit
 
 
-def declarations():
-    """declaration -> the mistake ids it declares, over every test (a shared one: one id per part that shares it)."""
+def declarations(part=None):
+    """declaration -> the mistake ids it declares, over every test (a shared one: one id per part that shares it);
+    for one part (its name), only its tests' own declarations, with that part's ids (tools/check_part.py)."""
     result = {}
-    for declared in DECLARED.values():
+    for gid, declared in DECLARED.items():
+        if part is not None:
+            if TESTS[gid][0].name != part:
+                continue
+            declared = own_mistakes(*TESTS[gid])
         for where, mistake in declared.items():
             result.setdefault(where, set()).add(mistake)
     return result
@@ -136,7 +156,11 @@ def declarations():
 from grading.parts.questions import QUESTIONS  # noqa: E402  (the 思考题, declared in their own module)
 
 QUESTION_NAMES = tuple(q.name for q in QUESTIONS)
-TOTAL = sum(AUTOGRADED.values()) + sum(q.points for q in QUESTIONS)
+# The course's total: an instructor's decision, declared here once. The autograded parts and the 思考题 must add up to
+# it (tests/test_metadata.py says by how much they do not); a new part either takes its points from other tests
+# (their Test(points=...)) or raises this number (tools/new_part.py raises it by the new part's points, and says so).
+COURSE_TOTAL = 100
+TOTAL = sum(AUTOGRADED.values()) + sum(q.points for q in QUESTIONS)  # what the declarations add up to
 
 
 def test(grade_id):
@@ -144,10 +168,16 @@ def test(grade_id):
     return TESTS[grade_id]
 
 
+def part_name(grade_id):
+    """The name of the part or 思考题 a grade id belongs to: the longest declared name it starts with, followed by "_"
+    (`dropout_stats` -> `dropout`, `leaky_relu_value` -> `leaky_relu`); "" for any other cell (setup, helpers)."""
+    return max((n for n in NAMES + QUESTION_NAMES if grade_id.startswith(n + "_")), key=len, default="")
+
+
 def part_of(grade_id):
-    """The Part or Question a grade id belongs to (its prefix), or None (setup and helper cells)."""
-    prefix = grade_id.split("_")[0]
-    return BY_NAME.get(prefix) or next((q for q in QUESTIONS if q.name == prefix), None)
+    """The Part or Question a grade id belongs to, or None (setup and helper cells)."""
+    name = part_name(grade_id)
+    return BY_NAME.get(name) or next((q for q in QUESTIONS if q.name == name), None)
 
 
 def is_manual(grade_id):

@@ -145,6 +145,6 @@ def activation_part(*, name, order, title, cls, reference, derivative, at_zero, 
                   partial(judge_derivative, derivative=derivative, at_zero=at_zero, zero_hint=zero_hint,
                           overflows=overflows), mistakes=DERIVATIVE))
     return Part(name=name, order=order, title=title, code=cls, answer=f"{name}_impl", obj=cls, tests=tests,
-                ops="basic", in_torch=True, derivative=True,
+                ops="basic", in_torch=True, derivative=True, section="激活函数",
                 sample_mistake=sample_mistake, sample_fails=sample_fails,
                 done_in_partial_sample=done_in_partial_sample)

@@ -62,6 +62,7 @@ MISTAKES = ("construct_error", "modifies_input", "layers_missing", "mismatch", "
 
 PART = Part(
     name="forward", order=4, title="前向传播", code="Network.forward", answer="forward_impl", obj="Network",
+    section="梯度消失实验",
     tests=tuple(Test(f"forward_{a}", 4, f"{SHOWN[a]} 网络的前向传播", partial(plan, activation=a),
                      partial(judge, activation=a), mistakes=MISTAKES) for a in ACTIVATIONS),
     sample_mistake=("return self.output_layer(x)", "return self.activation(self.output_layer(x))"),

@@ -80,7 +80,7 @@ def judge_grad(part, plan, meta, arrays, compared):
 
 PART = Part(
     name="l2", order=5, title="L2 惩罚", code="l2_penalty", answer="l2_impl", obj="l2_penalty",
-    ops="basic+sums",
+    ops="basic+sums", section="L2 正则化",
     tests=(Test("l2_value", 6, "l2_penalty 的值", plan, judge_value,
                 mistakes=("not_scalar", "modifies_input", "missing_half", "mean_not_sum", "norm_not_squared", "l1",
                           "value_mismatch", judging.DEVICE)),

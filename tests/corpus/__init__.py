@@ -29,13 +29,17 @@ def families():
     return sorted((m for m in found if hasattr(m, "variants")), key=lambda m: m.ORDER)
 
 
-def corpus(source_nb):
-    """Every variant, written from the source notebook."""
+def corpus(source_nb, part=None):
+    """Every variant, written from the source notebook; with `part` (a part's name), only those that rewrite its answer
+    cell (tools/check_part.py: $LAB2_CORPUS_PART)."""
     kit = Kit(source_nb)
     for module in families():
         module.variants(kit)
     names = [v.name for v in kit.variants]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+    if part:
+        from grading import parts
+        return [v for v in kit.variants if parts.BY_NAME[part].answer in v.answers]
     return kit.variants
 
 

@@ -9,11 +9,11 @@ def variants(kit):
     same = SIGMOID_DERIVATIVE
     fam = "another activation's library op"
     add("sigmoid_via_torch_tanh", POLICY, sig("return 0.5 * (1 + torch.tanh(x / 2))", same), {"sigmoid_value"},
-        message="torch.tanh", family=fam)
+        message="torch.tanh", family=fam, mistakes={"sigmoid_op_not_allowed"})
     add("tanh_via_torch_sigmoid", POLICY, tanh("return 2 * torch.sigmoid(2 * x) - 1", "return 1 - self(x) ** 2"),
-        {"tanh_value"}, message="torch.sigmoid", family=fam)
+        {"tanh_value"}, message="torch.sigmoid", family=fam, mistakes={"tanh_op_not_allowed"})
     add("tanh_via_special_expit", POLICY, tanh("return 2 * torch.special.expit(2 * x) - 1", "return 1 - self(x) ** 2"),
-        {"tanh_value"}, family=fam)
+        {"tanh_value"}, family=fam, mistakes={"tanh_op_not_allowed"})
     add("sigmoid_derivative_via_tanh", POLICY, sig("return 1 / (1 + torch.exp(-x))",
                                                    "return (1 - torch.tanh(x / 2) ** 2) / 4"),
-        {"sigmoid_derivative"}, message="torch.tanh", family=fam)
+        {"sigmoid_derivative"}, message="torch.tanh", family=fam, mistakes={"sigmoid_op_not_allowed"})

@@ -9,9 +9,10 @@ def variants(kit):
     add, review, sig, tanh = kit.add, kit.review, kit.sig, kit.tanh
     autograd = "autograd in a derivative"
     sig_ad = lambda name, deriv, **kw: add(name, POLICY, sig("return 1 / (1 + torch.exp(-x))", deriv),
-                                            {"sigmoid_derivative"}, message="自动求导", reported=autograd, **kw)
+                                            {"sigmoid_derivative"}, message="自动求导", reported=autograd,
+                                            mistakes={"sigmoid_autograd"}, **kw)
     tanh_ad = lambda name, deriv: add(name, POLICY, tanh("return 2 / (1 + torch.exp(-2 * x)) - 1", deriv),
-                                      {"tanh_derivative"}, message="自动求导", reported=autograd)
+                                      {"tanh_derivative"}, message="自动求导", reported=autograd, mistakes={"tanh_autograd"})
     sig_ad("sigmoid_forward_mode_dual_numbers",
            "import torch.autograd.forward_ad as fwAD\n        with fwAD.dual_level():\n"
            "            dual = fwAD.make_dual(x, torch.ones_like(x))\n"

@@ -9,7 +9,7 @@ def variants(kit):
     same = SIGMOID_DERIVATIVE
     fam = "code in cell magics"
     add("sigmoid_in_capture_magic", POLICY, {"sigmoid_impl": "%%capture\n" + sig("return torch.sigmoid(x)", same)[
-        "sigmoid_impl"]}, {"sigmoid_value"}, family=fam)
+        "sigmoid_impl"]}, {"sigmoid_value"}, family=fam, mistakes={"sigmoid_op_not_allowed"})
     after_relu = tests_after(source_nb, "relu_impl")
     add("relu_recorder_off_in_capture_magic", TAMPER, {"relu_impl": "%%capture\n" + relu(
         "with torch._C.DisableTorchFunction():\n            return torch.relu(x)", "return (x > 0).to(x.dtype)")[

@@ -14,7 +14,7 @@ def variants(kit):
                                                  "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
     review("relu_attrgetter_built", "relu_impl", relu(
         "import operator\n        return operator.attrgetter(''.join(reversed('ulfr')))(torch)(x)",
-        "return (x > 0).to(x.dtype)")["relu_impl"], family=fam)
+        "return (x > 0).to(x.dtype)")["relu_impl"], family=fam, mistakes={"relu_runtime_error"})
     review("relu_map_getattr", "relu_impl", relu(
         "f, = map(getattr, [torch], ['r' + 'elu'[:]])\n        return f(x)", "return (x > 0).to(x.dtype)")["relu_impl"],
         family=fam)

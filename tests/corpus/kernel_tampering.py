@@ -9,10 +9,10 @@ ORDER = 80
 def variants(kit):
     add, wrong = kit.add, kit.wrong
     wrong_cells = WRONG_CELLS
-    def kernel_trick(name, code, reported, in_answer=False):
+    def kernel_trick(name, code, reported, in_answer=False, mistakes=()):
         answers = dict(wrong, relu_impl=wrong["relu_impl"] + "\n" + code) if in_answer else wrong
         add(name, TRICK, answers, wrong_cells, may_fail_anywhere=True, reported=reported,
-            extra_cell="" if in_answer else code)
+            extra_cell="" if in_answer else code, mistakes=mistakes)
 
     hook = "tampering with the grading kernel (ipython_hook"
     # input transformers: every later cell that mentions a test becomes `pass`
@@ -98,7 +98,7 @@ with open('lab2' + '_probe.py', 'w') as f:
 import importlib
 probe = importlib.import_module('lab2_probe')
 probe._publish_display_data = lambda data: None
-""", grader, in_answer=True)
+""", grader, in_answer=True, mistakes={"no_probe_data"})
     # frame walking: from the student's own function up into the caller (the probe) and its globals
     frames = "tampering with the grading kernel (frame_walk"
     kernel_trick("trick_frame_walk_globals", """
@@ -112,7 +112,7 @@ def _walk(self, x):
         frame = frame.f_back
     return _original(self, x)
 MyReLU.__call__ = _walk
-""", frames, in_answer=True)
+""", frames, in_answer=True, mistakes={"forward_modifies_input", "l2_modifies_input"})
     kernel_trick("trick_frame_walk_inspect_stack", """
 import inspect
 _original = MyReLU.derivative
@@ -136,7 +136,7 @@ import gc
 for obj in gc.get_objects():
     if isinstance(obj, dict) and 'MIME' in obj and 'collect' in obj:
         obj['collect'] = lambda plan, objects: ({'token': plan['token'], 'grade_id': plan['grade_id']}, {})
-""", "tampering with the grading kernel (gc")
+""", "tampering with the grading kernel (gc", mistakes={"probe_data_invalid"})
     kernel_trick("trick_trace_hook", """
 import sys
 sys.settrace(lambda frame, event, arg: None)

@@ -4,7 +4,8 @@ mistakes every trick is paired with)."""
 from dataclasses import dataclass
 
 from tools import submissions
-from course import is_test, meta, part
+from course import is_test, meta
+from grading.parts import part_name as part
 from grading.rules.finding_kinds import FINDING_KINDS
 
 CORRECT, MISTAKE, POLICY, TRICK, REVIEW, TAMPER = "correct", "mistake", "policy", "trick", "review", "tamper"
@@ -29,6 +30,12 @@ class Variant:
     review_from: str = ""              # REVIEW: the answer cell whose unreadable code holds the tests after it
     compares: bool = True              # MISTAKE: its message shows a number (False: the code's shape is wrong, e.g.
     #                                    no class, no method: nothing could be compared)
+    mistakes: frozenset = frozenset()  # the mistake ids it claims: the grader gives each of them to one of its test
+    #                                    cells, on the data alone or as the verdict (tests/test_corpus.py checks it;
+    #                                    tests/test_corpus_claims.py that every declared id is claimed by a variant)
+
+    def __post_init__(self):
+        self.mistakes = frozenset(self.mistakes) | ({HELD[self.kind]} if self.kind in HELD and self.must_fail else set())
 
     @property
     def parts(self):
@@ -63,10 +70,10 @@ class Kit:
     def add(self, name, kind, answers, must_fail=(), **kw):
         self.variants.append(Variant(name, kind, answers, frozenset(must_fail), **kw))
 
-    def review(self, name, cell, code, family, extra_cell=""):
-        """Unreadable code in answer cell `cell`: every test after that cell waits for review."""
+    def review(self, name, cell, code, family, extra_cell="", mistakes=()):
+        """Unreadable code in answer cell `cell`: every test after that cell waits for review (and claims so)."""
         self.add(name, REVIEW, {cell: code}, tests_after(self.source_nb, cell), review_from=cell, family=family,
-                 reported="unreadable code", extra_cell=extra_cell, message="助教复核")
+                 reported="unreadable code", extra_cell=extra_cell, message="助教复核", mistakes=mistakes)
 
     def edit(self, gid, old, new):
         """The solution's answer cell `gid` with `old` replaced by `new` (which must be there)."""

@@ -9,9 +9,9 @@ def variants(kit):
     add, drop_fn, wrong = kit.add, kit.drop_fn, kit.wrong
     wrong_cells = WRONG_CELLS
 
-    def trick(name, code):
+    def trick(name, code, mistakes=()):
         answers = dict(wrong, relu_impl=wrong["relu_impl"] + "\n" + code)
-        add(name, TRICK, answers, wrong_cells, may_fail_anywhere=True)
+        add(name, TRICK, answers, wrong_cells, may_fail_anywhere=True, mistakes=mistakes)
 
     trick("trick_patch_torch_comparisons", """
 torch.allclose = lambda *a, **k: True
@@ -32,14 +32,14 @@ import builtins
 builtins.all = lambda *a, **k: True
 builtins.abs = lambda x: 0.0
 builtins.max = lambda *a, **k: 0.0
-""")
+""", mistakes={"grading_stopped"})
     trick("trick_redefine_visible_helpers", """
 def rel_error(a, b):
     return 0.0
 
 def check_activation_function(*args, **kwargs):
     print('全部通过')
-""")
+""", mistakes={"dropout_rescale", "l2_value_mismatch"})
     add("trick_always_equal_objects", TRICK, dict(wrong, relu_impl='''
 class _AlwaysEqual:
     dtype = torch.float32
@@ -61,7 +61,7 @@ class MyReLU:
 
     def derivative(self, x):
         return _AlwaysEqual()
-'''), wrong_cells | {"relu_value"}, may_fail_anywhere=True)
+'''), wrong_cells | {"relu_value"}, may_fail_anywhere=True, mistakes={"relu_not_a_tensor"})
     add("trick_tensor_subclass_always_equal", TRICK, dict(wrong, relu_impl='''
 class _EqualTensor(torch.Tensor):
     def __eq__(self, other): return torch.ones(self.shape, dtype=torch.bool)

@@ -25,6 +25,9 @@ def _lab2_load_probe():
         import shutil
         shutil.rmtree(private, ignore_errors=True)
     elif "lab2_probe" in sys.modules:  # nbgrader validate: the hidden tests judge in this kernel
+        # with the grading code of the course whose probe this is (the folder nbgrader runs in): ahead of an installed
+        # checkout's (a venv that serves two checkouts), which Python's import system finds after sys.path's folders
+        sys.path.append(os.path.dirname(os.path.dirname(os.path.abspath(path))))
         try:
             from grading import lab2_grader
         except ImportError:  # the course's code is not installed here: the hidden tests say so when they run
