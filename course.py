@@ -5,7 +5,8 @@
   grading/parts/, part_name);
 - the master's cells, picked by their tags, with the solutions in or out (one way to run the master);
 - a fresh course copy, the release generated in it;
-- every environment variable the course reads and every limit, with its default (README, "Settings").
+- every environment variable the course reads and every limit, with its default (README, "Settings");
+- where the student's notebook runs (SUPPORTED).
 """
 import os
 import re
@@ -33,6 +34,10 @@ if script_checkout() not in (None, ROOT):  # a venv that serves two checkouts, i
 ASSIGNMENT = "lab2_regularization"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 COURSE_ID = "dl-lab2-regularization"
+# where a student may run the notebook: name -> (oldest, newest) release. Stated in README's Students section and the
+# notebook's opening cell, checked by its first code cell (its SUPPORTED), tried by tools/student_envs.py's matrix;
+# tests/test_student_env.py holds them to this. The grader runs requirements.txt's own versions.
+SUPPORTED = {"Python": ("3.10", "3.13"), "torch": ("2.1", "2.14"), "numpy": ("1.26", "2.x")}
 
 
 # ---------------------------------------------------------------- settings: environment variables and limits

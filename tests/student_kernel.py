@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
@@ -68,22 +69,44 @@ def advice_of(path):
     run (the kernel was broken on purpose) is missing."""
     nb = nbformat.read(str(path), as_version=4)
     nb.cells = [c for c in nb.cells if not student_runs.is_experiment(c)]
+    with tempfile.TemporaryDirectory() as folder:
+        run_notebook(nb, folder)
+    said = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                hit = ADVICE.match(line)
+                if hit and hit.group(1) not in said:  # the first (and weightiest) rule it names
+                    said[hit.group(1)] = "" if hit.group(2).startswith("没有发现") else hit.group(2)
+    return said
+
+
+def run_notebook(nb, folder, python=None):
+    """Run nb's cells (in place) as Jupyter runs them all for a student: in order, each error kept, `folder` the
+    kernel's working folder. The kernel is forked from this run's warm Python (tests/student_forks.py), else a fresh
+    `python3`; with `python` (another environment's interpreter, with ipykernel), a fresh kernel of that Python."""
     for attempt in range(3):  # a kernel that died while starting (not the student's code: it has not run yet)
-        with tempfile.TemporaryDirectory() as folder:
-            server, ip = student_forks.start(), os.path.join(folder, "kernel")
+        with tempfile.TemporaryDirectory() as sockets:
+            server = student_forks.start() if python is None else None
             # an AsyncKernelManager: with a blocking one, nbclient's event loop waits on IOPub in a blocking call,
             # forever once a kernel dies mid-cell (no timeout and no check for a dead kernel can run then)
             # ReadyClient: ready once the kernel answers (jupyter_client's own waits 0.2 s more per notebook)
-            options = {"transport": "ipc", "ip": ip, "client_class": kernels.READY_CLIENT}
-            km = server.manager(**options) if server else AsyncKernelManager(kernel_name="python3", **options)
+            options = {"transport": "ipc", "ip": os.path.join(sockets, "kernel"), "client_class": kernels.READY_CLIENT}
+            if server:
+                km = server.manager(**options)
+            elif python:
+                km = AsyncKernelManager(kernel_name="student", kernel_spec_manager=_python_spec(python, sockets),
+                                        **options)
+            else:
+                km = AsyncKernelManager(kernel_name="python3", **options)
             client = NotebookClient(nb, km=km, timeout=60, startup_timeout=120, allow_errors=True,
-                                    resources={"metadata": {"path": folder}},
+                                    resources={"metadata": {"path": str(folder)}},
                                     skip_cells_with_tag="lab2-never-skip")  # Jupyter runs a cell whatever its tags
             watchdog = Watchdog(km, server)
             try:
                 with watchdog:
                     client.execute()
-                break
+                return nb
             except Exception as err:
                 if watchdog.fired:
                     raise TimeoutError(f"the notebook ran past {NOTEBOOK_SECONDS} s: its kernel was killed "
@@ -93,14 +116,16 @@ def advice_of(path):
             finally:  # nbclient leaves a kernel it was handed running: idle kernels holding torch would fill the memory
                 if km.has_kernel:
                     run_sync(km.shutdown_kernel)(now=True)
-    said = {}
-    for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                hit = ADVICE.match(line)
-                if hit and hit.group(1) not in said:  # the first (and weightiest) rule it names
-                    said[hit.group(1)] = "" if hit.group(2).startswith("没有发现") else hit.group(2)
-    return said
+
+
+def _python_spec(python, folder):
+    """A kernelspec named "student" for another environment's Python, in `folder`: ipykernel's own (python -m
+    ipykernel_launcher -f CONNECTION_FILE), as `python -m ipykernel install` writes it there."""
+    os.makedirs(os.path.join(folder, "student"))
+    with open(os.path.join(folder, "student", "kernel.json"), "w") as f:
+        json.dump({"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                   "display_name": "student", "language": "python"}, f)
+    return KernelSpecManager(kernel_dirs=[folder])
 
 
 def main():

@@ -4,6 +4,7 @@ import importlib.util
 import shutil
 import sys
 
+import pytest
 import torch
 
 from course import ROOT
@@ -151,3 +152,20 @@ def test_starting_and_stopping_the_profiler_writes_nothing_to_standard_error(cap
     with Recorder() as rec:
         rec.call(lambda x: x * 2, [torch.randn(4)])
     assert capfd.readouterr().err == ""
+
+
+def test_the_graders_torch_records_everything_and_a_partial_recorder_is_the_advices_alone():
+    """requirements.txt's torch has every option the recorder uses (UNAVAILABLE is empty): the grader never records
+    less. An older torch (the student's) fills UNAVAILABLE, and there only Recorder(partial=True), the advice's,
+    starts (tools/student_envs.py runs the advice on torch 2.1); here an older torch's list is put in by hand."""
+    from grading.rules import recorder
+    assert recorder.UNAVAILABLE == [] and recorder._ALL_THREADS is not None
+    recorder.UNAVAILABLE.append(recorder.OTHER_THREADS)
+    try:
+        with pytest.raises(RuntimeError, match="torch >= 2.7"):
+            Recorder("grader")
+        with Recorder("advice", partial=True) as rec:
+            rec.call(torch.exp, [torch.zeros(2)])
+        assert "exp" in rec.ops(0)
+    finally:
+        recorder.UNAVAILABLE.remove(recorder.OTHER_THREADS)

@@ -61,3 +61,13 @@ def test_constant_strings_are_read_through_joins_and_f_strings():
 def test_every_kind_found_is_declared():
     found = kinds("import sys\nsys.settrace(None)\nexec(x)\nimport torch\ntorch.relu = abs\ndef rel_error(a, b): pass")
     assert {kind for kind, _ in found} <= set(FINDING_KINDS)
+
+
+def test_a_package_not_installed_is_unreadable_to_the_grader_and_missing_to_the_advice():
+    """The grader reads an import as its venv has it: a module found nowhere is unreadable there, as before. On the
+    student's machine (the advice: absent_ok) it is a package not installed, which the import itself says; a module
+    that is there but not installed (one the submission wrote) stays unreadable."""
+    source = "import lab2_no_such_package\nfrom lab2_no_such_package.sub import f"
+    assert kinds(source) == [("unreadable_code", "import")] * 2
+    assert scan_source(source, absent_ok=True) == []
+    assert [k for k, *_ in scan_source("import conftest", absent_ok=True)] == ["unreadable_code"]  # tests/conftest.py

@@ -3,6 +3,10 @@ ops it ran and whether autograd's engine ran, in whatever thread of the kernel's
 
 Loaded three ways, so it imports nothing of the course: by the grader (grading.rules.recorder), by the probe inside
 the kernel (grading/lab2_probe.py, from its private copy), and in the notebook's rules cell (the advice).
+
+The grader's torch (requirements.txt) has everything used here. The advice runs on the student's torch, which may be
+older: what that torch lacks is listed in UNAVAILABLE (what cannot be recorded, and the torch that can), and only a
+Recorder made with partial=True (the advice's) records without it; any other refuses to start.
 """
 import os
 import warnings
@@ -13,7 +17,14 @@ from torch._C._profiler import _ExperimentalConfig
 from torch.autograd import profiler as _profiler
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves as _leaves
+
+try:
+    from torch.utils._pytree import tree_leaves as _leaves
+except ImportError:  # torch < 2.2 has only tree_flatten
+    from torch.utils._pytree import tree_flatten as _flatten
+
+    def _leaves(tree):
+        return _flatten(tree)[0]
 
 ENGINE, RECORDER_STOPPED = "autograd::engine", "recorder_stopped"  # pseudo-ops: autograd's engine ran; the recording was cut
 FEW = 16  # a tensor of at most this many elements from outside the call is a constant (a scalar, a small table of
@@ -101,7 +112,12 @@ class Recorder:
         rec.ops(0)                          # the aten ops of the first call, after the block
     """
 
-    def __init__(self, token="lab2"):
+    def __init__(self, token="lab2", partial=False):
+        """partial: record what this torch can (UNAVAILABLE lists what it cannot); without it, a torch that lacks
+        any of it is refused here, before anything is recorded."""
+        if UNAVAILABLE and not partial:
+            raise RuntimeError("this torch cannot record " + "; ".join(f"{what} (torch >= {since})" for what, since
+                                                                      in UNAVAILABLE) + f": it is torch {torch.__version__}")
         self.marker, self.calls, self.stopped = f"lab2-call-{token}-", [], False
         self._markers, self._by_start, self._starts = {}, [], []
 
@@ -213,9 +229,25 @@ class _Quiet:
         return False
 
 
-# Kineto's profiler with global callbacks: it records the ops of every thread (torch's legacy profiler and the Python
-# modes see only the thread that started them); taken when this file loads, as is the marker of each call
-_PROFILE, _ALL_THREADS = _profiler.profile, _ExperimentalConfig(profile_all_threads=True)
+# what the running torch cannot record: (what, the oldest torch that can), in the student's words (the advice says
+# them); empty on the grader's torch
+UNAVAILABLE = []
+OTHER_THREADS = ("别的线程里运行的运算", "2.7")  # what profile_all_threads records, and the first torch that has it
+
+
+def _all_threads():
+    """Kineto's profiler with global callbacks: it records the ops of every thread (torch's legacy profiler and the
+    Python modes see only the thread that started them). torch < 2.7 has no such option: there only the calling
+    thread is recorded."""
+    try:
+        return _ExperimentalConfig(profile_all_threads=True)
+    except TypeError:
+        UNAVAILABLE.append(OTHER_THREADS)
+        return None
+
+
+# taken when this file loads, as is the marker of each call
+_PROFILE, _ALL_THREADS = _profiler.profile, _all_threads()
 _record_function = _profiler.record_function
 
 

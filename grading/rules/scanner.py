@@ -110,6 +110,16 @@ def constant_string(node):
     return None
 
 
+def _absent(module):
+    """Whether no module of that name is anywhere on this machine's path (a package not installed: its import fails
+    and says so), rather than one the submission wrote."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(module.split(".")[0]) is None
+    except (ImportError, ValueError):
+        return False
+
+
 def _installed(module):
     """Whether a top-level module comes with the environment (the standard library or an installed package),
     rather than from a file the submission wrote."""
@@ -131,8 +141,9 @@ def _installed(module):
 class _Scanner(ast.NodeVisitor):
     """Collects (kind, rule, line, what) for one cell's tree."""
 
-    def __init__(self, derivative, offset=0):
+    def __init__(self, derivative, offset=0, absent_ok=False):
         self.derivative, self.offset, self.aliases, self.modules, self.found = derivative, offset, {}, set(MODULES), []
+        self.absent_ok = absent_ok  # scan_source's: a module found nowhere is a package not installed, not unreadable
         self.called = set()  # ids of the nodes that are the function of a call (not a function passed as a value)
 
     # names: a dotted path with the import it came from
@@ -183,7 +194,7 @@ class _Scanner(ast.NodeVisitor):
             self.unreadable("process", node)
 
     def imported(self, module, node):
-        if not _installed(module):
+        if not _installed(module) and not (self.absent_ok and _absent(module)):
             self.unreadable("import", node)
 
     def visit_Import(self, node):
@@ -324,7 +335,7 @@ class _Scanner(ast.NodeVisitor):
         if text is None:
             self.unreadable("exec", node)
             return
-        for kind, rule, _, what in scan_source(text, self.derivative):
+        for kind, rule, _, what in scan_source(text, self.derivative, absent_ok=self.absent_ok):
             self.found.append(("unreadable_code", "exec", node.lineno + self.offset, UNREADABLE["exec"])
                               if kind == "syntax" else (kind, rule, node.lineno + self.offset, what))
 
@@ -348,7 +359,7 @@ class _Scanner(ast.NodeVisitor):
         if text is None:
             self.unreadable("magic", node)
             return
-        for kind, rule, line, what in scan_source(text, self.derivative, offset):
+        for kind, rule, line, what in scan_source(text, self.derivative, offset, self.absent_ok):
             self.found.append(("unreadable_code", "magic", node.lineno + self.offset, UNREADABLE["magic"])
                               if kind == "syntax" else (kind, rule, line, what))
 
@@ -357,16 +368,19 @@ def _under(dotted, prefixes):
     return bool(dotted) and any(dotted == p or dotted.startswith(p + ".") for p in prefixes)
 
 
-def scan_source(source, derivative=False, offset=0):
+def scan_source(source, derivative=False, offset=0, absent_ok=False):
     """[(kind, rule, line, what)] for one cell's source (lines of the cell); ('syntax', ...) when it does not
-    parse. `derivative`: the cell is the answer cell of a part whose code holds a derivative (no autograd there)."""
+    parse. `derivative`: the cell is the answer cell of a part whose code holds a derivative (no autograd there).
+    `absent_ok` (the advice, on the student's machine): the import of a module that is nowhere on the path is a
+    package not installed there, which that import itself says, not code the grader cannot read; the grader reads
+    every import as its own venv has it."""
     try:
         tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError) as err:
         return [("syntax", "syntax_error", (getattr(err, "lineno", 1) or 1) + offset, f"语法错误:{err}")]
     except (RecursionError, MemoryError):
         return [("unreadable_code", "too_deep", 1 + offset, UNREADABLE["too_deep"])]
-    scanner = _Scanner(derivative, offset)
+    scanner = _Scanner(derivative, offset, absent_ok)
     try:
         scanner.visit(tree)
     except RecursionError:
