@@ -18,6 +18,9 @@ The venvs are cached in .student-envs/<name>/ (ignored by git), rebuilt when the
 matrix downloads several GB from PyPI (torch's CUDA builds), so it is not in CI; CI builds and checks ENVS["ci"]
 (tests/test_student_env.py).
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import contextlib
 import copy
