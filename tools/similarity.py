@@ -9,18 +9,22 @@ look, not a verdict.
 
 The evidence (tools/similarity_evidence.py) is weighed by the class itself: a feature (a code fingerprint, a name, a
 trace) that more than `max_share` students share counts for nothing (MOSS's -m), one that two students alone share
-counts fully, one that d students share counts 1/(d-1); the release's code, text, cell ids and outputs count for
-nothing. The answers' n-grams are weighed by their rarity (idf), so that the lecture's phrases count little.
+counts fully, one that d students share counts 1/(d-1) for each pair of them; the release's code, text, cell ids and
+outputs count for nothing. The answers' n-grams are weighed by their rarity in the class (idf), so that the lecture's
+phrases count little.
 
-- code: per part (and the student's own cells), the weight of the features two students share over the smaller of
-  their two weights of features (at least `min_passage`): 1 when one's part is all in the other's;
+- code: per part (and the student's own cells as one more), the weight of the rare fingerprints two students share,
+  plus `name_weight` for each rare name both bound, over the smaller of their two counts of rare fingerprints (at
+  least `min_passage`), at most 1; the parts' scores combined as the root of their sum of squares (at most 1);
 - answers: the cosine of the two students' idf-weighted n-grams over all five answers, as far above the class's
-  median pair as it is (0 at the median, 1 for identical text);
+  median pair as it is (0 at the median, 1 for the same text);
 - traces: 1 - exp(-w / 2) for the weight w of the traces two students share.
-The pair's score is 1 - (1 - code)(1 - answers)(1 - traces).
+The pair's score is the root of the sum of the three squares, at most 1: one strong kind of evidence is enough, weak
+evidence of several kinds adds up less.
 
 Candidate pairs come from an inverted index of the features that at most `max_share` students hold (every pair of
-holders of one) and from MinHash LSH over the answers' n-grams; only the candidates are scored.
+holders of one) and from MinHash LSH over the answers' n-grams (a copy made of common sentences shares no rare
+one); only the candidates are scored.
 
 Settings: traits of Similarity (python tools/settings.py), on the command line (--threshold 0.6, or
 --Similarity.threshold=0.6), in nbgrader_config.py (c.Similarity.threshold = 0.6), or from the environment variable
@@ -57,9 +61,9 @@ class Similarity(Configurable):
     max_share = Integer(10, help="MOSS's -m: a code fingerprint, a name or a trace that more than this many students "
                                  "share counts for nothing (code that many write the same way, output every run "
                                  "prints alike).").tag(config=True)
-    min_passage = Float(16.0, help="The least weight of code features a part is measured against: a part that "
-                                  "shares fewer fingerprints of its own than this with a classmate scores in "
-                                  "proportion (one shared one-liner is not a copied part).").tag(config=True)
+    min_passage = Float(16.0, help="The fewest fingerprints a part's code score is measured against: a part that "
+                                   "shares fewer rare fingerprints than this with a classmate scores in proportion "
+                                   "(a shared one-liner is not a copied part).").tag(config=True)
     name_weight = Float(5.0, help="What a rare name that both students bound (a variable, a function, a parameter "
                                   "that few others use) counts, in fingerprints: a copier renames the common names "
                                   "and keeps the odd ones.").tag(config=True)
