@@ -25,7 +25,7 @@ import xss_corpus
 from conftest import RELEASE_NB, SOURCE_NB
 from course import ROOT, copy_course, read, release_nb
 from test_formgrader import browser, shots  # noqa: F401  (fixtures)
-from tools import similarity, similarity_page, submissions
+from tools import similarity, similarity_evidence, similarity_page, submissions
 
 STUDENTS, SEED = 200, 0
 
@@ -197,6 +197,19 @@ def xss_pair(folder):
     for student in (PAYLOAD_STUDENT, "copy_of_it"):
         similarity_class.write_class(folder, {student: nb})
 
+
+def test_the_marks_cover_the_copied_tokens_not_the_comments_between():
+    settings = similarity.Similarity()
+    source = "def f(x):  # mine\n    return x.clamp(min=0) * 2\n"
+    release = similarity_evidence.read_release(RELEASE_NB, settings)
+    unit = similarity_evidence.code_unit("p", source, similarity_evidence.bound_names(source), release, settings)
+    unit.prints = {"h": [0]}  # one fingerprint over the first k tokens
+    spans = similarity_page.code_spans(unit, ["h"], settings.k)
+    marked_text = [source[a:b] for a, b in spans]
+    assert marked_text[0] == "def f(x):" and not any("mine" in t for t in marked_text), marked_text
+    covered = sum(b - a for a, b in spans)
+    last = unit.tokens[min(settings.k, len(unit.tokens)) - 1][2]
+    assert covered < last  # the comment between the tokens is left unmarked
 
 class Tags(html.parser.HTMLParser):
     def __init__(self):

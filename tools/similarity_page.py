@@ -29,7 +29,7 @@ pre{background:#fafafa;border:1px solid #ddd;padding:.5em;overflow-x:auto;font-s
 .answer{background:#fafafa;border:1px solid #ddd;padding:.5em;white-space:pre-wrap}
 mark{background:#ffd54d;padding:0}mark.common{background:#fff0b3}
 .pair{border-top:2px solid #999;margin-top:2em;padding-top:.5em}.muted{color:#666;font-size:.9em}
-.bar{display:inline-block;height:.7em;background:#c44e52;vertical-align:middle;margin-right:.3em}
+.bar{display:inline-block;white-space:nowrap;height:.7em;background:#c44e52;vertical-align:middle;margin-right:.3em}
 """
 
 
@@ -64,21 +64,32 @@ def marked(text, spans, common=frozenset()):
 
 
 def code_spans(unit, features, k):
-    """The character spans of a unit's code that its shared features cover: the k tokens of each fingerprint, each
-    use of a shared name."""
+    """The character spans of a unit's code that its shared features cover: each of the k tokens of a fingerprint
+    (what lies between two tokens, a comment, is not marked unless it is only spaces), each use of a shared name."""
+    covered = set()
     spans = []
     for f in features:
         if isinstance(f, tuple):
             spans += unit.names.get(f[1], [])
         else:
             for pos in unit.prints.get(f, []):
-                last = min(pos + k - 1, len(unit.tokens) - 1)
-                spans.append((unit.tokens[pos][1], unit.tokens[last][2]))
+                covered.update(range(pos, min(pos + k, len(unit.tokens))))
+    run = None
+    for i in sorted(covered):
+        _, start, end = unit.tokens[i]
+        if run and i == run[2] + 1 and not unit.source[run[1]:start].strip():
+            run = [run[0], end, i]
+        else:
+            if run:
+                spans.append((run[0], run[1]))
+            run = [start, end, i]
+    if run:
+        spans.append((run[0], run[1]))
     return spans
 
 
 def bar(value):
-    return f'<span class="bar" style="width:{value * 4:.2f}em"></span>{value:.2f}'
+    return f'<span style="white-space:nowrap"><span class="bar" style="width:{value * 4:.2f}em"></span>{value:.2f}</span>'
 
 
 def link(folder, student):
