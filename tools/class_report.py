@@ -6,7 +6,8 @@ class_report.html and class_report.csv into the course folder.
 The page shows how each part's points spread (matplotlib figures in the page), how many students made each
 typical mistake (the stable mistake id every failing hidden test carries, with one message as an example),
 the 思考题 marks once graded, and the submissions to look at: kernel faults, budgets gone over, integrity
-findings, each with a link to its autograded notebook. The CSV has one row per student.
+findings, each with a link to its autograded notebook, and the pairs the similarity report flagged (similarity.csv,
+when tools/similarity.py has run), each linked to its side-by-side view. The CSV has one row per student.
 """
 if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
     import _checkout  # noqa: F401  (tools/_checkout.py)
@@ -28,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import course  # noqa: E402
-from tools import integrity_report  # noqa: E402
+from tools import integrity_report, similarity  # noqa: E402
 from grading import csp, parts  # noqa: E402
 
 PARTS, QUESTIONS, AUTO = parts.NAMES, parts.QUESTION_NAMES, sum(parts.AUTOGRADED.values())
@@ -127,6 +128,10 @@ def write(folder):
     link = lambda s: (f'<a href="{html.escape(os.path.relpath(course.autograded_nb(folder, s), folder))}">'
                       f"{html.escape(s)}</a>")
     graded_q = sum(1 for row in students.values() for q in QUESTIONS if row["questions"].get(q) is not None)
+    similar = similarity.flagged_pairs(folder)
+    similar_rows = [(link(a) + " ~ " + link(b), "similar to a classmate: " + html.escape(f"score {score:.2f}"),
+                     f'<a href="similarity_report.html#pair-{n}">similarity_report.html</a> ' + html.escape(what))
+                    for n, (a, b, score, what) in enumerate(similar, 1)]
     sections = [
         f"<h1>实验二 班级概览 / class report</h1><p>{n} submissions; autograded points: mean "
         f"{statistics.mean(totals) if totals else 0:.1f}, median {statistics.median(totals) if totals else 0:.1f} of {AUTO:g}; "
@@ -141,7 +146,9 @@ def write(folder):
         "<h2>Submissions to look at</h2>" + table(
             ["student", "finding", "evidence"],
             [(link(s), html.escape(kind), f"<code>{html.escape(evidence)}</code>")
-             for s, findings in integrity_report.in_order(flags).items() for kind, evidence in findings]),
+             for s, findings in integrity_report.in_order(flags).items() for kind, evidence in findings] + similar_rows)
+        + ("<p>Similar pairs: a match is a reason to look, not a verdict (python tools/similarity.py).</p>"
+           if similar_rows else ""),
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}img{max-width:100%}")
@@ -151,13 +158,18 @@ def write(folder):
     (folder / "class_report.html").write_text(page, encoding="utf-8")
     with open(folder / "class_report.csv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student", *PARTS, "auto", *QUESTIONS, "mistakes", "flags"])
+        out.writerow(["student", *PARTS, "auto", *QUESTIONS, "mistakes", "flags", "similar_to"])
+        partners = defaultdict(list)
+        for a, b, _, _ in similar:
+            partners[a].append(b)
+            partners[b].append(a)
         for student in sorted(students):
             row = students[student]
             out.writerow([student, *(f"{row['parts'].get(p, 0):g}" for p in PARTS), f"{sum(row['parts'].values()):g}",
                           *("" if row["questions"].get(q) is None else f"{row['questions'][q]:g}" for q in QUESTIONS),
                           ";".join(sorted({m for m, _ in row["mistakes"]})),
-                          ";".join(sorted({kind for kind, _ in flags.get(student, [])}))])
+                          ";".join(sorted({kind for kind, _ in flags.get(student, [])})),
+                          ";".join(sorted(partners.get(student, [])))])
     return folder / "class_report.html", mistakes
 
 

@@ -1,5 +1,6 @@
 """The grading limits are nbgrader settings: the traits of grading.safe_execute.SafeExecute (and zip_collect's budgets,
-the traits of grading.zip_budget.BudgetedExtractor), set in
+the traits of grading.zip_budget.BudgetedExtractor; the similarity report's, the traits of tools.similarity.Similarity,
+also on its own command line: python tools/similarity.py --threshold 0.7), set in
 nbgrader_config.py (c.SafeExecute.<name> = ...), on nbgrader's command line (--SafeExecute.<name>=...), or by
 the environment variable their trait names (its `env`). This prints them with their help and defaults.
 
@@ -18,10 +19,9 @@ from unittest import mock
 
 from grading.safe_execute import SafeExecute
 from grading.zip_budget import BudgetedExtractor
+from tools.similarity import Similarity
 
-
-
-CLASSES = (SafeExecute, BudgetedExtractor)  # autograde's limits; zip_collect's budgets
+CLASSES = (SafeExecute, BudgetedExtractor, Similarity)  # autograde's limits; zip_collect's budgets; the similarity report
 
 
 def settings(cls=SafeExecute):
