@@ -31,13 +31,15 @@ ADVICE_SECONDS = 1200  # the advice run's backstop (300 to 520 s; each notebook 
 
 
 @pytest.fixture(scope="session")
-def graded_corpus(tmp_path_factory, mnist_dir):
+def graded_corpus(tmp_path_factory, mnist_dir, request):
     """Autograde every variant in one batch; return {variant: {grade_id: (score, message, stdout, mistake on
     the data alone, the verdict's mistake)}}, and the integrity report of the batch under the key None."""
     course = make_course(tmp_path_factory.mktemp("corpus"), mnist_dir)
     release_nb = nbformat.read(str(RELEASE_NB), as_version=4)
     for variant in VARIANTS:
         submissions.write_submission(course, variant.name, submission(release_nb, SOURCE, variant))
+    advice = start_advice(course, tmp_path_factory.mktemp("advice"))  # runs beside the grading, on the same files
+    request.addfinalizer(lambda: [run.kill() for run in advice[0]])  # none outlives the session (a no-op if done)
     os.environ["LAB2_CELL_TIMEOUT"] = "60"  # a kernel broken by a trick stops answering: give up sooner
     start = time.time()
     failures = autograde_parallel.autograde_parallel(course, quiet=True)
@@ -68,6 +70,7 @@ def graded_corpus(tmp_path_factory, mnist_dir):
     print_table(results)
     results[None] = integrity_report.report(course)
     results[None, "course"] = course
+    results[None, "advice"] = advice
     print_families(results)
     return results
 
@@ -163,15 +166,19 @@ def by_a_rule(mistake):
     return mistake if mistake in HELD.values() or mistake.endswith(RULE_SUFFIXES) else ""
 
 
-@pytest.fixture(scope="session")
-def advised_corpus(graded_corpus, tmp_path_factory):
-    """Every variant run as a student runs it (tests/student_kernel.py), in two processes: what the advice said."""
-    course = graded_corpus[None, "course"]
+def start_advice(course, out):
+    """Every variant run as a student runs it (tests/student_kernel.py: each in a scratch folder of its own), in two
+    processes started now, beside the grading: (the processes, their output folder, the notebooks, the start)."""
     paths = [str(course / "submitted" / v.name / ASSIGNMENT / f"{ASSIGNMENT}.ipynb") for v in VARIANTS]
-    out = tmp_path_factory.mktemp("advice")
-    start = time.time()
     runs = [subprocess.Popen([sys.executable, str(Path(__file__).parent / "student_kernel.py"), str(out / f"{i}.json"),
                               *paths[i::2]], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
+    return runs, out, paths, time.time()
+
+
+@pytest.fixture(scope="session")
+def advised_corpus(graded_corpus):
+    """What the advice said, for every variant (the run start_advice began beside the grading)."""
+    runs, out, paths, start = graded_corpus[None, "advice"]
     for run in runs:  # a backstop: each notebook is bounded (student_kernel.py), and so is the whole run
         try:
             run.wait(timeout=max(1, start + ADVICE_SECONDS - time.time()))
