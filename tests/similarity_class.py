@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 
 import course
+from grading.parts import part_name
 from tools import submissions
 
 # ---------------------------------------------------------------- the 思考题: key points, each in several wordings
@@ -341,7 +342,7 @@ class ClassMaker:
             if t:
                 touched.add(gid)
         for gid in self.questions:
-            answers[gid] = compose_answer(course.part(gid), r)
+            answers[gid] = compose_answer(part_name(gid), r)
         scratch = [scratch_cell(r, vocab) for _ in range(r.randint(1, 4))]
         self.touched[student] = touched
         return {"answers": answers, "scratch": scratch, "seed": r.random(), "run_all": r.random() < 0.6}

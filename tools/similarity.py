@@ -30,6 +30,9 @@ Settings: traits of Similarity (python tools/settings.py), on the command line (
 --Similarity.threshold=0.6), in nbgrader_config.py (c.Similarity.threshold = 0.6), or from the environment variable
 their trait names.
 """
+if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
+    import _checkout  # noqa: F401  (tools/_checkout.py)
+
 import argparse
 import csv
 import math

@@ -29,6 +29,7 @@ import numpy as np
 import keyword
 
 import course
+from grading.parts import part_name
 
 OWN = "own"  # the unit that holds the student's own code cells
 KEYWORDS = frozenset(keyword.kwlist + keyword.softkwlist)
@@ -108,8 +109,8 @@ def source_of(cell):
 def read_release(path, settings):
     nb = read_json(path)
     solutions = [(c.get("cell_type"), course.meta(_Cell(c))) for c in nb["cells"]]
-    answers = {m["grade_id"]: course.part(m["grade_id"]) for kind, m in solutions if kind == "code" and m.get("solution")}
-    questions = {m["grade_id"]: course.part(m["grade_id"]) for kind, m in solutions
+    answers = {m["grade_id"]: part_name(m["grade_id"]) for kind, m in solutions if kind == "code" and m.get("solution")}
+    questions = {m["grade_id"]: part_name(m["grade_id"]) for kind, m in solutions
                  if kind == "markdown" and m.get("solution")}
     code_cells = [c for c in nb["cells"] if c.get("cell_type") == "code"]
     sources = [source_of(c) for c in code_cells]
