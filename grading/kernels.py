@@ -18,6 +18,7 @@ from jupyter_core.utils import run_sync
 
 import course
 from grading import zygote
+from grading.kernel_stderr import StartupStderr
 
 KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
 
@@ -94,11 +95,24 @@ class ReadyClient(AsyncKernelClient):
                 reply = None
             if reply is not None and reply["msg_type"] == "kernel_info_reply" and await self._idle(asked, 0.2):
                 self._handle_kernel_info_reply(reply)
+                self._startup_ready()
                 return
             if not await self.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise RuntimeError(self._explained("Kernel died before replying to kernel_info"))
             if time.monotonic() > end:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                raise RuntimeError(self._explained(f"Kernel didn't respond in {timeout:.0f} seconds"))
+
+    def _startup_stderr(self):
+        """The kernel's stderr until it is ready (grading/kernel_stderr.py), kept by its manager (our parent)."""
+        return getattr(self.parent, STDERR_ATTRIBUTE, None)
+
+    def _startup_ready(self):
+        if (startup := self._startup_stderr()) is not None:
+            startup.ready()
+
+    def _explained(self, message):
+        startup = self._startup_stderr()
+        return message if startup is None else startup.explain(message)
 
     async def _idle(self, asked, seconds):
         """Whether IOPub brings the idle status of one of the kernel_info requests `asked` within `seconds` (it does not
@@ -116,6 +130,7 @@ class ReadyClient(AsyncKernelClient):
 
 
 READY_CLIENT = f"{__name__}.{ReadyClient.__name__}"  # as a kernel manager's client_class names it
+STDERR_ATTRIBUTE = "lab2_startup_stderr"  # a grading kernel's manager: its StartupStderr
 
 
 class SandboxedKernels:
@@ -148,10 +163,15 @@ class SandboxedKernels:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, client_class=READY_CLIENT, **options)
         started = time.monotonic()
-        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
-        # a kernel that fails is recorded in its notebook and in the integrity report
-        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)
+        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console; its
+        # stderr is kept until it is ready, for the message when it does not start (grading/kernel_stderr.py)
+        startup = StartupStderr()
+        setattr(km, STDERR_ATTRIBUTE, startup)
+        try:
+            await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
+                                  stderr=startup.fd, env=env)
+        finally:
+            startup.close_writer()
         return Kernel(km, folder, started)
 
     _new_kernel = run_sync(_async_new_kernel)
@@ -185,6 +205,9 @@ class SandboxedKernels:
         if self._sandboxed() and os.geteuid() == 0:
             os.chown(kernel.folder, 0, 0)
             os.chmod(kernel.folder, 0o755)
+        process = getattr(kernel.km.provisioner, "process", None)
+        if isinstance(process, zygote.ZygoteProcess):  # the zygote's child: its IPC folder becomes read-only to it
+            process.ready()
 
     def close_kernel(self, kernel):
         try:

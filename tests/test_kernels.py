@@ -11,6 +11,7 @@ from jupyter_core.utils import run_sync
 
 from course import ROOT
 from grading import kernels
+from grading.lab2_grader import GraderBug
 from grading.safe_execute import SafeExecute
 
 
@@ -109,3 +110,13 @@ def test_the_grading_kernels_tracebacks_are_plain(monkeypatch, tmp_path):
     finally:
         client.stop_channels()
         execute.close_kernel(kernel)
+
+
+def test_a_kernel_that_cannot_start_says_why():
+    """Its last lines on stderr before it was ready reach the grader bug's message: here the import that failed."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    execute = SafeExecute(sandbox=False, prestart=False, startup_timeout=60,
+                          extra_arguments=["--IPKernelApp.kernel_class=lab2_no_such_module.Kernel"])
+    with pytest.raises(GraderBug, match=r"Kernel died before replying to kernel_info; the kernel's last lines on "
+                                        r"stderr: .*'lab2_no_such_module\.Kernel' could not be imported"):
+        execute.preprocess(nb, {"nbgrader": {"student": "s1"}})
