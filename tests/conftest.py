@@ -77,6 +77,19 @@ def graded_samples(course):
     return expected
 
 
+@pytest.fixture(scope="session")
+def parallel_class(tmp_path_factory, mnist_dir):
+    """The sample class and the files of tests/handed_in.py (a BOM, a tag with a comma, repeated ids; an empty file, a
+    cut one, a script, GBK), graded once with tools/autograde_parallel.py: (the course, student -> the bytes
+    submitted, student -> why not graded)."""
+    import handed_in
+    from tools import autograde_parallel
+    folder = make_course(tmp_path_factory.mktemp("parallel"), mnist_dir)
+    submissions.write_samples(folder)
+    files = handed_in.write(folder)
+    return folder, files, autograde_parallel.autograde_parallel(folder, workers=2, quiet=True)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

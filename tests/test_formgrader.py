@@ -242,7 +242,7 @@ def test_class_report_shows_its_figures(server, browser, autograded_from_the_pag
     from tools import class_report
     from selenium.webdriver.common.by import By
     course = server[0]
-    page, mistakes = class_report.write(course)
+    page, mistakes, _ = class_report.write(course)
     assert mistakes["relu_derivative_at_zero"] == 1 and mistakes["l2_missing_half"] == 1, mistakes
     browser.get(page.as_uri())
     images = browser.find_elements(By.TAG_NAME, "img")
@@ -290,7 +290,7 @@ def test_a_ta_gives_the_points_held_for_review_back_in_the_formgrader(server, br
     assert all(held_for_review[g]["data_mistake"] == "" for g in held), "the data alone should pass them"
     assert "助教" in held_for_review[held[0]]["message"]
     assert list(integrity_report.in_order(integrity_report.report(course)))[0] == REVIEWED
-    page, _ = class_report.write(course)
+    page, _, _ = class_report.write(course)
     assert page.read_text(encoding="utf-8").index(REVIEWED) < page.read_text(encoding="utf-8").index(STUDENT)
 
     with gradebook(course) as gb:
