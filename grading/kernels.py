@@ -3,6 +3,8 @@ sandbox of grading/jupyter/kernels/lab2-sandbox/ unless the sandbox is off), sta
 previous notebook when more are to come; refused without bwrap; shut down with its folder when its notebook is done
 (and at exit, the warm one)."""
 import atexit
+import functools
+import getpass
 import json
 import os
 import shutil
@@ -27,11 +29,44 @@ class SandboxMissing(SystemExit):
     """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
 
 
+NO_NAMESPACES = (
+    "自动评分拒绝运行:bubblewrap 不能以用户 {user} 建立沙箱(这台机器不允许非特权用户命名空间)。请以 root 运行,"
+    "或请管理员允许非特权用户命名空间;如果确实要在没有沙箱的情况下评分,请显式设置 LAB2_SANDBOX=off。\n"
+    "Autograde refused: bubblewrap cannot build the sandbox as {user} (unprivileged user namespaces are not allowed "
+    "here; bwrap said: {said}). Run it as root, ask the admin to allow them (sysctl user.max_user_namespaces, "
+    "kernel.unprivileged_userns_clone), or set LAB2_SANDBOX=off to grade without a sandbox.")
+
+
+@functools.lru_cache(maxsize=None)
+def namespaces_refused():
+    """What bwrap says when it cannot build the sandbox's namespaces for this user who is not root, or '' (it can; as
+    root it always can). Asked of bwrap itself, once per process."""
+    if os.geteuid() == 0:
+        return ""
+    try:
+        probe = subprocess.run(["bwrap", "--unshare-all", "--ro-bind", "/", "/", "--", "true"], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as err:
+        return str(err)
+    return "" if probe.returncode == 0 else (probe.stderr.strip().splitlines() or ["it failed"])[-1]
+
+
+def sandbox_refusal():
+    """Why autograde cannot run in the sandbox here (bwrap missing, or unable to build its namespaces), or None."""
+    if not course.sandbox_on():
+        return None
+    if shutil.which("bwrap") is None:
+        return course.SANDBOX_MISSING
+    said = namespaces_refused()
+    return NO_NAMESPACES.format(user=getpass.getuser(), said=said) if said else None
+
+
 def refuse_without_sandbox(**_):
     """nbgrader's pre-convert hook of autograde (nbgrader_config.py): stop before a submission or the gradebook is
-    touched when the sandbox is on and bwrap is missing (SafeExecute checks again when it starts a kernel)."""
-    if course.sandbox_on() and shutil.which("bwrap") is None:
-        raise SandboxMissing(course.SANDBOX_MISSING)
+    touched when the sandbox is on and cannot run (bwrap missing, or no namespaces for this user; SafeExecute checks
+    again when it starts a kernel)."""
+    if refusal := sandbox_refusal():
+        raise SandboxMissing(refusal)
 
 
 class Kernel(NamedTuple):
@@ -150,8 +185,8 @@ class SandboxedKernels:
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
         options, env = {}, dict(os.environ)
         if self._sandboxed():  # the sandboxed kernel, its sockets in a folder that no other kernel sees
-            if shutil.which("bwrap") is None:
-                raise SandboxMissing(course.SANDBOX_MISSING)
+            if refusal := sandbox_refusal():
+                raise SandboxMissing(refusal)
             folder = ipc_folder()
             name = "lab2-sandbox"
             options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),

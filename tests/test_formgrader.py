@@ -1,4 +1,5 @@
-"""The TA's day in a real browser: a Jupyter server on 127.0.0.1 serving a fresh course, and Debian's chromium
+"""The TA's day in a real browser: a Jupyter server on 127.0.0.1 serving a fresh course (where users put it:
+conftest's place), and Debian's chromium
 driven by Selenium (chromedriver from Debian too; nothing downloads a browser).
 
 - the Formgrader's autograde button grades through the same sandbox and trust boundary as the command line,
@@ -21,7 +22,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, jupyter_server, make_course, nbgrader
 from tools import submissions
-from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows, meta, part
+from course import ASSIGNMENT, autograded_nb, copy_course, feedback_html, gradebook, gradebook_rows, meta, part
 from grading import feedback, parts
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
@@ -43,12 +44,13 @@ def submission(course):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, mnist_dir):
+def server(place, mnist_dir):
     """A course with one submission, served by `jupyter server` on 127.0.0.1 (the Formgrader is nbgrader's
-    server extension)."""
-    course = make_course(tmp_path_factory.mktemp("formgrader"), mnist_dir)
+    server extension), where users put it: made from a clone under /tmp reached through a symlink, in a path with a
+    space and Chinese, and served in the TA's environment there, its venv outside the clone (conftest: place)."""
+    course = copy_course(place.named / "formgrader", mnist_dir, src=place.clone)
     submissions.write_submission(course, STUDENT, submission(course))
-    with jupyter_server(course, os.environ.copy(), "server") as (base, token):
+    with jupyter_server(course, place.env, "server") as (base, token):
         yield course, base, token
 
 

@@ -33,8 +33,9 @@ COURSE_FILES = [safe_execute.__file__, zygote.__file__, zygote.SERVER,
 class Kernel:
     """A grading kernel as SafeExecute starts it: sandboxed, forked by the zygote."""
 
-    def __init__(self):
-        grader = SafeExecute(zygote=True, extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient's
+    def __init__(self, **settings):
+        grader = SafeExecute(zygote=True, extra_arguments=["--HistoryManager.hist_file=:memory:"],  # as nbclient's
+                             **settings)
         grader.nb = nbformat.v4.new_notebook()
         self.km, self.folder, _ = grader._new_kernel()
         self.kc = self.km.client()
@@ -74,8 +75,8 @@ class Kernel:
 def kernels():
     started = []
 
-    def start():
-        started.append(Kernel())
+    def start(**settings):
+        started.append(Kernel(**settings))
         return started[-1]
     yield start
     for kernel in started:
@@ -161,6 +162,20 @@ def test_a_sibling_is_out_of_reach(kernels):
     with pytest.raises(AssertionError, match="(PermissionError|FileNotFoundError|ProcessLookupError)"):
         second.run(f"open('/proc/{first.holder}/mem', 'rb').read(1)")
     assert first.run("print(open('/tmp/work/mark.txt').read())").strip() == "sibling-secret-7f3a"
+
+
+def test_a_fork_bomb_counts_against_its_own_kernel_only(kernels):
+    """The process limit (c.SafeExecute.kernel_processes) is per kernel: as root by its uid, as another user by its
+    user namespace (RLIMIT_NPROC counts per user namespace); one kernel that uses it up leaves its sibling's."""
+    first, second = kernels(kernel_processes=64), kernels(kernel_processes=64)
+    bomb = ("import subprocess\nkept = []\ntry:\n    for _ in range(200):\n"
+            "        kept.append(subprocess.Popen(['sleep', '60']))\nexcept OSError as err:\n    print(type(err).__name__)\n"
+            "print(len(kept))")
+    refused, started = first.run(bomb).split()
+    assert refused == "BlockingIOError" and int(started) < 64, (refused, started)
+    sibling = second.run("import subprocess\nkept = [subprocess.Popen(['sleep', '60']) for _ in range(20)]\n"
+                         "print(len(kept))")
+    assert sibling.strip() == "20"
 
 
 def test_nothing_is_left_behind_for_the_next_child(kernels):
