@@ -23,6 +23,8 @@ def test_every_file_jupyter_opens_keeps_every_point_and_is_graded_repaired(paral
     opened = handed_in.opened()
     assert set(failures) == set(handed_in.not_notebooks()), failures  # everyone else is graded
     scores = {s: sum(cell_scores(folder, s).values()) for s in opened}
+    for student in [*opened, *handed_in.not_notebooks()]:  # what the TA saw, for the record (-s)
+        print(f"\n{student}: " + (f"graded {scores[student]:g}" if student in scores else failures[student]), end="")
     assert scores == {s: sum(parts.AUTOGRADED.values()) for s in opened}, scores
     for student in opened:
         data = autograded_nb(folder, student).read_bytes()
