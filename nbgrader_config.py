@@ -81,6 +81,13 @@ c.Autograde.autograde_preprocessors = list(pipeline.AUTOGRADE)  # the chains: gr
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
+# What a class hands in is read as Jupyter opens it (grading/notebook_repair.py): a BOM, a tag with a comma, duplicate
+# or missing cell ids are repaired in what autograde grades and writes to autograded/ (the submitted file is never
+# written); a file that is no notebook stops that student only, logged as "not a notebook: <the reason>".
+from grading.notebook_repair import SubmittedNotebookExporter  # noqa: E402
+
+c.Autograde.exporter_class = SubmittedNotebookExporter
+
 # Autograde runs each student's kernel in a bubblewrap sandbox (grading/jupyter/kernels/lab2-sandbox/): it sees
 # the software read-only and a private tmpfs (the disk budget), has no network, and runs under limits. Wherever
 # autograde starts (the command line, tools/autograde_parallel.py, the Formgrader), it is SafeExecute that starts

@@ -10,11 +10,17 @@ With --workers N the class is graded as a TA grades a big one: `tools/autograde_
 PostgreSQL gradebook (a throwaway server, tools/scratch_postgres.py, one database per run), still alternated; the
 peak memory is then also given per worker (the tree's peak over N).
 
-    python benchmarks/zygote.py [--students 20] [--runs 2] [--workers N]
+With --as-user NAME (run as root) each run is also graded as that user who is not root (made if missing;
+tools/as_user.py), in a class folder of theirs: root and not root alternated in the same run (root off, root on,
+NAME off, NAME on, ...), so that both see the same load. As root each kernel has a uid of its own; as NAME the zygote
+runs in bwrap's user namespace and each kernel in one of its own (README, "TAs").
+
+    python benchmarks/zygote.py [--students 20] [--runs 2] [--workers N] [--as-user lab2-ta]
 """
 import argparse
 import contextlib
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -26,7 +32,7 @@ from pathlib import Path
 import psutil
 
 from autograde_class import make_class, rows_of  # benchmarks/, beside this script
-from tools import prepare_data
+from tools import as_user, prepare_data
 from tools.scratch_postgres import ScratchPostgres
 from course import ASSIGNMENT, DB_URL_VARIABLE, ROOT
 
@@ -65,17 +71,26 @@ def cpu_seconds(path, unit):
     return int(value) / unit
 
 
-def grade(folder, zygote, workers=None, url=None):
+def user_env(zygote):
+    """A login's plain environment for the user who is not root, this venv first on PATH."""
+    return {"PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+            "LAB2_ZYGOTE": "on" if zygote else "off"}
+
+
+def grade(folder, zygote, workers=None, url=None, user=None):
     env = {k: v for k, v in os.environ.items() if k != DB_URL_VARIABLE}
     env["LAB2_ZYGOTE"] = "on" if zygote else "off"
     if url:
         env[DB_URL_VARIABLE] = url
-    subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"],
+    generate = ["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"]
+    subprocess.run(as_user.command(user, generate, user_env(zygote)) if user else generate,
                    cwd=folder, env=env, check=True, capture_output=True)
     group, counter, unit = cpu_cgroup()
     start = time.time()
     grader = (f"{sys.executable} {ROOT / 'tools' / 'autograde_parallel.py'} --workers {workers}" if workers
               else f"nbgrader autograde {ASSIGNMENT} --log-level=ERROR")
+    if user:  # (the shell moves itself into the cgroup as root, then becomes the user)
+        grader = shlex.join(as_user.command(user, ["sh", "-c", grader], user_env(zygote)))
     command = f"echo $$ > {group}/cgroup.procs && exec {grader}"
     process = subprocess.Popen(["sh", "-c", command], cwd=folder, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
@@ -107,39 +122,54 @@ def main():
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None,
                         help="grade with tools/autograde_parallel.py and N workers on a PostgreSQL gradebook")
+    parser.add_argument("--as-user", metavar="NAME", help="also grade each run as NAME, a user who is not root "
+                        "(run this as root; the user is made if missing)")
     args = parser.parse_args()
-    n, workers = args.students, args.workers
-    results = {False: [], True: []}
+    n, workers, other = args.students, args.workers, args.as_user
+    if other and (why := as_user.why_not()):
+        raise SystemExit(f"--as-user: {why}")
+    users = ["root", other] if other else [None]
+    ways = [(user, zygote) for user in users for zygote in (False, True)]
+    results = {way: [] for way in ways}
     rows = []
     with tempfile.TemporaryDirectory(prefix="zygote-bench-") as tmp, \
             (ScratchPostgres(durable=True) if workers else contextlib.nullcontext()) as pg:
+        os.chmod(tmp, 0o755)  # the user who is not root grades in a class folder of theirs in here
+        if other:
+            as_user.ensure_user(other)
         data = Path(tmp) / "data"
         data.mkdir()
         prepare_data.build_mnist_folder(data)
         for run in range(args.runs):
-            for zygote in (False, True):
-                name = f"class-{run}-{'on' if zygote else 'off'}"
+            for user, zygote in ways:
+                name = f"class-{run}-{user or 'me'}-{'on' if zygote else 'off'}"
                 folder = Path(tmp) / name
                 make_class(folder, data, n)
                 url = pg.create_database(name.replace("-", "_")) if workers else None
-                seconds, cpu, peak = grade(folder, zygote, workers, url)
-                results[zygote].append((seconds, cpu / n, peak))
+                if user not in (None, "root"):
+                    as_user.give(folder, user)
+                seconds, cpu, peak = grade(folder, zygote, workers, url, user if user not in (None, "root") else None)
+                results[(user, zygote)].append((seconds, cpu / n, peak))
                 rows.append(rows_of(folder, url))
-                print(f"run {run + 1}, zygote {'on ' if zygote else 'off'}: {seconds:.1f} s, {seconds / n:.2f} "
-                      f"s/submission, {cpu / n:.2f} CPU-s/submission, peak {peak / 2**20:.0f} MiB, "
+                print(f"run {run + 1}, {f'{user}, ' if user else ''}zygote {'on ' if zygote else 'off'}: {seconds:.1f} s, "
+                      f"{seconds / n:.2f} s/submission, {cpu / n:.2f} CPU-s/submission, peak {peak / 2**20:.0f} MiB, "
                       f"load before {os.getloadavg()[0]:.2f}", flush=True)
     way = (f"tools/autograde_parallel.py --workers {workers}, PostgreSQL" if workers
            else "serial nbgrader autograde, SQLite")
     print(f"\n{n} submissions, {way}, on {os.cpu_count()} cores, medians of {args.runs} runs each way")
-    print("| zygote | s for the class | s per submission | CPU-s per submission | peak memory (PSS, MiB) |"
-          + (" peak per worker (MiB) |" if workers else "")
-          + "\n| --- | --- | --- | --- | --- |" + (" --- |" if workers else ""))
-    for zygote in (False, True):
-        s, c, p = (statistics.median(x[i] for x in results[zygote]) for i in range(3))
-        print(f"| {'on' if zygote else 'off'} | {s:.1f} | {s / n:.2f} | {c:.2f} | {p / 2**20:.0f} |"
-              + (f" {p / workers / 2**20:.0f} |" if workers else ""))
-    off, on = (statistics.median(x[0] for x in results[z]) for z in (False, True))
-    print(f"ratio off/on (seconds): {off / on:.2f}x")
+    print(("| user " if other else "") + "| zygote | s for the class | s per submission | CPU-s per submission | "
+          "peak memory (PSS, MiB) |" + (" peak per worker (MiB) |" if workers else "")
+          + "\n" + ("| --- " if other else "") + "| --- | --- | --- | --- | --- |" + (" --- |" if workers else ""))
+    for user, zygote in ways:
+        s, c, p = (statistics.median(x[i] for x in results[(user, zygote)]) for i in range(3))
+        print((f"| {user} " if other else "") + f"| {'on' if zygote else 'off'} | {s:.1f} | {s / n:.2f} | {c:.2f} | "
+              f"{p / 2**20:.0f} |" + (f" {p / workers / 2**20:.0f} |" if workers else ""))
+    for user in users:
+        off, on = (statistics.median(x[0] for x in results[(user, z)]) for z in (False, True))
+        print(f"ratio off/on (seconds){f' for {user}' if user else ''}: {off / on:.2f}x")
+    if other:
+        mine, theirs = (statistics.median(x[0] for x in results[(u, True)]) for u in users)
+        print(f"ratio {other}/root with the zygote (seconds): {theirs / mine:.2f}x")
     same = all(r == rows[0] for r in rows)
     print("same gradebook rows in every run:", same, f"({len(rows[0])} rows)")
     if not same:

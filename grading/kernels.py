@@ -3,6 +3,8 @@ sandbox of grading/jupyter/kernels/lab2-sandbox/ unless the sandbox is off), sta
 graded when more are to come; refused without bwrap; shut down with its folder when its notebook is done (and at exit,
 the warm one)."""
 import atexit
+import functools
+import getpass
 import json
 import os
 import shutil
@@ -18,6 +20,7 @@ from jupyter_core.utils import run_sync
 
 import course
 from grading import zygote
+from grading.kernel_stderr import StartupStderr
 
 KERNELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jupyter", "kernels")  # the sandboxed kernel
 
@@ -26,11 +29,44 @@ class SandboxMissing(SystemExit):
     """No bwrap: stop the whole run (not one notebook's fault, and no student may get zeros for it)."""
 
 
+NO_NAMESPACES = (
+    "自动评分拒绝运行:bubblewrap 不能以用户 {user} 建立沙箱(这台机器不允许非特权用户命名空间)。请以 root 运行,"
+    "或请管理员允许非特权用户命名空间;如果确实要在没有沙箱的情况下评分,请显式设置 LAB2_SANDBOX=off。\n"
+    "Autograde refused: bubblewrap cannot build the sandbox as {user} (unprivileged user namespaces are not allowed "
+    "here; bwrap said: {said}). Run it as root, ask the admin to allow them (sysctl user.max_user_namespaces, "
+    "kernel.unprivileged_userns_clone), or set LAB2_SANDBOX=off to grade without a sandbox.")
+
+
+@functools.lru_cache(maxsize=None)
+def namespaces_refused():
+    """What bwrap says when it cannot build the sandbox's namespaces for this user who is not root, or '' (it can; as
+    root it always can). Asked of bwrap itself, once per process."""
+    if os.geteuid() == 0:
+        return ""
+    try:
+        probe = subprocess.run(["bwrap", "--unshare-all", "--ro-bind", "/", "/", "--", "true"], capture_output=True,
+                               text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as err:
+        return str(err)
+    return "" if probe.returncode == 0 else (probe.stderr.strip().splitlines() or ["it failed"])[-1]
+
+
+def sandbox_refusal():
+    """Why autograde cannot run in the sandbox here (bwrap missing, or unable to build its namespaces), or None."""
+    if not course.sandbox_on():
+        return None
+    if shutil.which("bwrap") is None:
+        return course.SANDBOX_MISSING
+    said = namespaces_refused()
+    return NO_NAMESPACES.format(user=getpass.getuser(), said=said) if said else None
+
+
 def refuse_without_sandbox(**_):
     """nbgrader's pre-convert hook of autograde (nbgrader_config.py): stop before a submission or the gradebook is
-    touched when the sandbox is on and bwrap is missing (SafeExecute checks again when it starts a kernel)."""
-    if course.sandbox_on() and shutil.which("bwrap") is None:
-        raise SandboxMissing(course.SANDBOX_MISSING)
+    touched when the sandbox is on and cannot run (bwrap missing, or no namespaces for this user; SafeExecute checks
+    again when it starts a kernel)."""
+    if refusal := sandbox_refusal():
+        raise SandboxMissing(refusal)
 
 
 class Kernel(NamedTuple):
@@ -94,11 +130,24 @@ class ReadyClient(AsyncKernelClient):
                 reply = None
             if reply is not None and reply["msg_type"] == "kernel_info_reply" and await self._idle(asked, 0.2):
                 self._handle_kernel_info_reply(reply)
+                self._startup_ready()
                 return
             if not await self.is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
+                raise RuntimeError(self._explained("Kernel died before replying to kernel_info"))
             if time.monotonic() > end:
-                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+                raise RuntimeError(self._explained(f"Kernel didn't respond in {timeout:.0f} seconds"))
+
+    def _startup_stderr(self):
+        """The kernel's stderr until it is ready (grading/kernel_stderr.py), kept by its manager (our parent)."""
+        return getattr(self.parent, STDERR_ATTRIBUTE, None)
+
+    def _startup_ready(self):
+        if (startup := self._startup_stderr()) is not None:
+            startup.ready()
+
+    def _explained(self, message):
+        startup = self._startup_stderr()
+        return message if startup is None else startup.explain(message)
 
     async def _idle(self, asked, seconds):
         """Whether IOPub brings the idle status of one of the kernel_info requests `asked` within `seconds` (it does not
@@ -116,6 +165,7 @@ class ReadyClient(AsyncKernelClient):
 
 
 READY_CLIENT = f"{__name__}.{ReadyClient.__name__}"  # as a kernel manager's client_class names it
+STDERR_ATTRIBUTE = "lab2_startup_stderr"  # a grading kernel's manager: its StartupStderr
 
 
 class SandboxedKernels:
@@ -135,8 +185,8 @@ class SandboxedKernels:
         name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name", "python3")
         options, env = {}, dict(os.environ)
         if self._sandboxed():  # the sandboxed kernel, its sockets in a folder that no other kernel sees
-            if shutil.which("bwrap") is None:
-                raise SandboxMissing(course.SANDBOX_MISSING)
+            if refusal := sandbox_refusal():
+                raise SandboxMissing(refusal)
             folder = ipc_folder()
             name = "lab2-sandbox"
             options = {"transport": "ipc", "ip": os.path.join(folder, "kernel"),
@@ -148,10 +198,15 @@ class SandboxedKernels:
             folder = tempfile.mkdtemp(prefix="lab2-kernel-")
         km = self.kernel_manager_class(kernel_name=name, config=self.config, client_class=READY_CLIENT, **options)
         started = time.monotonic()
-        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console;
-        # a kernel that fails is recorded in its notebook and in the integrity report
-        await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, env=env)
+        # the kernel's banner ("To connect another client to this kernel ...") would fill the TA's console; its
+        # stderr is kept until it is ready, for the message when it does not start (grading/kernel_stderr.py)
+        startup = StartupStderr()
+        setattr(km, STDERR_ATTRIBUTE, startup)
+        try:
+            await km.start_kernel(extra_arguments=self.extra_arguments, cwd=folder, stdout=subprocess.DEVNULL,
+                                  stderr=startup.fd, env=env)
+        finally:
+            startup.close_writer()
         return Kernel(km, folder, started)
 
     _new_kernel = run_sync(_async_new_kernel)
@@ -185,6 +240,9 @@ class SandboxedKernels:
         if self._sandboxed() and os.geteuid() == 0:
             os.chown(kernel.folder, 0, 0)
             os.chmod(kernel.folder, 0o755)
+        process = getattr(kernel.km.provisioner, "process", None)
+        if isinstance(process, zygote.ZygoteProcess):  # the zygote's child: its IPC folder becomes read-only to it
+            process.ready()
 
     def close_kernel(self, kernel):
         try:

@@ -3,7 +3,9 @@ process, a fresh sandboxed fork per notebook (c.SafeExecute.zygote; off: one fre
 per notebook, grading/jupyter/kernels/lab2-sandbox/launch.py).
 
 The zygote (grading/jupyter/kernels/lab2-zygote/zygote_server.py) runs inside bubblewrap with the sandbox's view
-of the machine: the system and the Python installation read-only, no network, nothing of the course. It
+of the machine: the system and the Python installation read-only (wherever they lie: launch.py's runtime_paths), no
+network, nothing of the course. As root it builds each child's namespaces with root's capabilities; as another user
+(where unprivileged user namespaces are allowed) in bwrap's user namespace, each kernel then in one of its own. It
 imports torch, numpy, IPython and ipykernel and then only forks. Per kernel, jupyter_client's provisioner
 (ZygoteProvisioner, named by the kernelspec grading/jupyter/kernels/lab2-zygote/kernel.json) asks it for a
 child over a socket pair of its own; the child builds the kernel's namespaces, /tmp and limits and starts
@@ -15,6 +17,7 @@ cannot start or cannot fork, starting the kernel raises ZygoteError, which SafeE
 (never a student's 0). A zygote that dies leaves the kernels it forked running.
 """
 import atexit
+import functools
 import importlib.util
 import json
 import os
@@ -37,6 +40,11 @@ SERVER = os.path.join(KERNELS, KERNEL_NAME, "zygote_server.py")
 STAGE = "/run/lab2-ipc"  # zygote_server.STAGE
 START_SECONDS = 180      # the zygote's imports (torch) on a busy machine
 FORK_SECONDS = 60        # one child's sandbox
+# Not root: the zygote runs in bwrap's user namespace (the TA's one uid mapped) with these capabilities there, and
+# only there: to build each child's namespaces and mounts (SYS_ADMIN) and loopback (NET_ADMIN), to empty the kernel's
+# bounding set (SETPCAP), and to map the kernel's own user namespace onto that one uid (SETFCAP: the kernel asks for
+# the uid that is 0 in bwrap's namespace). The kernel drops every one of them before it runs.
+ROOTLESS_CAPS = ("CAP_SYS_ADMIN", "CAP_NET_ADMIN", "CAP_SETPCAP", "CAP_SETFCAP")
 
 
 def _sandbox_launcher():
@@ -51,9 +59,28 @@ launch = _sandbox_launcher()
 
 
 def available():
-    """The zygote's default: on where it can build each child's sandbox (as root, with pidfds), unless
-    $LAB2_ZYGOTE is 'off'."""
-    return os.environ.get("LAB2_ZYGOTE", "on") != "off" and os.geteuid() == 0 and hasattr(os, "pidfd_open")
+    """The zygote's default: on where it can build each child's sandbox (as root, or as another user where
+    unprivileged user namespaces are allowed: the sandbox's own condition; with pidfds), unless $LAB2_ZYGOTE is 'off'."""
+    return (os.environ.get("LAB2_ZYGOTE", "on") != "off" and hasattr(os, "pidfd_open")
+            and (os.geteuid() == 0 or user_namespaces()))
+
+
+def rootless_flags():
+    """bwrap's flags for a zygote that is not root: a user namespace of its own, with ROOTLESS_CAPS in it."""
+    # uid 0 inside (mapped to the TA's): bwrap then makes one user namespace, not two, and owns the mounts it made
+    # there, so that each child may replace them (under bwrap's default uid they would be locked)
+    return (["--unshare-user", "--uid", "0", "--gid", "0", *(x for cap in ROOTLESS_CAPS for x in ("--cap-add", cap))]
+            if os.geteuid() else [])
+
+
+@functools.lru_cache(maxsize=None)
+def user_namespaces():
+    """Whether bwrap can give this user a user namespace with the zygote's capabilities (asked of bwrap itself, once)."""
+    try:
+        return subprocess.run(["bwrap", *rootless_flags(), "--ro-bind", "/", "/", "--", "true"], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 class ZygoteError(RuntimeError):
@@ -80,7 +107,7 @@ class Zygote:
         server_dir = os.path.dirname(SERVER)
         binds = launch.system_binds() + ["--ro-bind", server_dir, server_dir, "--bind", ipc_root, STAGE]
         setenv = [x for k, v in launch.base_env().items() for x in ("--setenv", k, v)]
-        command = ["bwrap", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        command = ["bwrap", *rootless_flags(), "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                    "--die-with-parent", "--new-session", "--clearenv", *setenv, "--proc", "/proc", "--dev", "/dev",
                    "--tmpfs", "/tmp", *launch.folders_above(binds), *binds, "--chdir", "/", "--",
                    sys.executable, SERVER, str(theirs.fileno())]
@@ -111,12 +138,13 @@ class Zygote:
             self.process.kill()
         self.process.wait()
 
-    def fork(self):
-        """A new child's holder: (its pid, our end of its socket)."""
+    def fork(self, stderr=None):
+        """A new child's holder: (its pid, our end of its socket). `stderr`: the file descriptor for the kernel's
+        stderr (grading/kernel_stderr.py's pipe), or None (/dev/null)."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             with self.lock:
-                socket.send_fds(self.sock, [b"kernel"], [theirs.fileno()])
+                socket.send_fds(self.sock, [b"kernel"], [theirs.fileno()] + ([stderr] if stderr is not None else []))
         finally:
             theirs.close()
         try:
@@ -148,9 +176,10 @@ def zygote_for(ipc_root, fresh=False):
         return zygote
 
 
-def spawn(connection_file, limits, extra=()):
+def spawn(connection_file, limits, extra=(), stderr=None):
     """Fork a sandboxed kernel for `connection_file` (its IPC folder under the grading process's folder of
-    them): a ZygoteProcess. A zygote that has died is started again, once."""
+    them), its stderr on the file descriptor `stderr` (None: /dev/null): a ZygoteProcess. A zygote that has died is
+    started again, once."""
     with open(connection_file) as f:
         info = json.load(f)
     if info.get("transport") != "ipc":
@@ -159,17 +188,20 @@ def spawn(connection_file, limits, extra=()):
     ipc_root = os.path.dirname(ipc_dir)
     for attempt in (0, 1):
         try:
-            pid, conn = zygote_for(ipc_root, fresh=attempt == 1).fork()
+            pid, conn = zygote_for(ipc_root, fresh=attempt == 1).fork(stderr)
             break
         except (OSError, ValueError) as err:
             if attempt == 1:
                 raise ZygoteError(f"the kernel zygote could not fork a kernel: {err}") from err
     try:
-        uid = launch.FIRST_UID + pid  # unique while its kernel runs: the holder lives as long as the kernel
-        private = launch.prepare(connection_file, ipc_dir, uid)
+        rootless = os.geteuid() != 0  # then the kernel keeps the TA's uid, in a user namespace of its own
+        uid = os.getuid() if rootless else launch.FIRST_UID + pid  # as root: unique while its kernel runs (the holder
+        private = launch.prepare(connection_file, ipc_dir, None if rootless else uid)  # lives as long as the kernel)
         conn.sendall(json.dumps({
-            "uid": uid, "limits": limits, "env": launch.kernel_env(private), "ipc_dir": ipc_dir,
+            "uid": uid, "gid": os.getgid() if rootless else uid, "rootless": rootless, "limits": limits,
+            "env": launch.kernel_env(private), "ipc_dir": ipc_dir,
             "ipc_rel": os.path.relpath(ipc_dir, ipc_root), "extra": list(extra),
+            "keep": [seen for _, seen in launch.runtime_paths()],
             "connection_file": os.path.join(private, "connection.json")}).encode())
         reply = _receive(conn, FORK_SECONDS, "the child's sandbox")
         if not reply.get("started"):
@@ -191,11 +223,12 @@ class ZygoteProcess:
         self.pid, self.conn, self.returncode = pid, conn, None
         self.pidfd = os.pidfd_open(pid)  # signals go to this process even after its pid is reused
 
-    def _finish(self):
-        try:
-            data = self.conn.recv(1 << 16)
-        except OSError:
-            data = b""
+    def _finish(self, data=None):
+        if data is None:
+            try:
+                data = self.conn.recv(1 << 16)
+            except OSError:
+                data = b""
         try:
             self.returncode = int(json.loads(data).get("exit", 1)) if data else -signal.SIGKILL
         except (ValueError, AttributeError):
@@ -222,6 +255,21 @@ class ZygoteProcess:
                 raise subprocess.TimeoutExpired("lab2-zygote kernel", timeout)
         return self.returncode
 
+    def ready(self):
+        """The kernel has answered: its holder makes its IPC folder read-only to it (zygote_server.ipc_read_only).
+        A kernel that died meanwhile is left to be found dead; a holder that cannot do it is the grader's fault."""
+        if self.returncode is not None:
+            return
+        self.conn.sendall(json.dumps({"ready": True}).encode())
+        if not select.select([self.conn], [], [], FORK_SECONDS)[0]:
+            raise ZygoteError(f"the kernel's holder did not make its IPC folder read-only in {FORK_SECONDS} s")
+        data = self.conn.recv(1 << 16)
+        reply = json.loads(data) if data else {}
+        if not data or "exit" in reply:
+            return self._finish(data)
+        if not reply.get("read_only"):
+            raise ZygoteError(f"the kernel's holder could not make its IPC folder read-only: {reply.get('error')}")
+
     def send_signal(self, signum):
         if self.returncode is None:
             signal.pidfd_send_signal(self.pidfd, signum)  # SIGINT reaches the kernel; SIGTERM, SIGKILL end it
@@ -244,7 +292,8 @@ class ZygoteProvisioner(LocalProvisioner):
             limits = json.loads(env["LAB2_LIMITS"])
         except (KeyError, ValueError) as err:
             raise ZygoteError("no LAB2_LIMITS: this kernel is started by grading/safe_execute.py") from err
-        self.process = spawn(connection_file, limits, extra)
+        stderr = kwargs.get("stderr")
+        self.process = spawn(connection_file, limits, extra, stderr if isinstance(stderr, int) and stderr >= 0 else None)
         self.pid, self.pgid = self.process.pid, None
         self.cwd = kwargs.get("cwd")
         return self.connection_info

@@ -4,14 +4,18 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from tools import prepare_data, submissions
-from course import ASSIGNMENT, copy_course, read, release_nb, source_nb
+from course import ASSIGNMENT, ROOT, copy_course, read, release_nb, source_nb
 
 SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 
@@ -86,6 +90,86 @@ def graded_samples(course):
     print(f"\nautograde of {len(expected)} sample submissions: {seconds:.1f} s "
           f"({seconds / len(expected):.1f} s per submission)")
     return expected
+
+
+@pytest.fixture(scope="session")
+def parallel_class(tmp_path_factory, mnist_dir):
+    """The sample class and the files of tests/handed_in.py (a BOM, a tag with a comma, repeated ids; an empty file, a
+    cut one, a script, GBK), graded once with tools/autograde_parallel.py: (the course, student -> the bytes
+    submitted, student -> why not graded)."""
+    import handed_in
+    from tools import autograde_parallel
+    folder = make_course(tmp_path_factory.mktemp("parallel"), mnist_dir)
+    submissions.write_samples(folder)
+    files = handed_in.write(folder)
+    return folder, files, autograde_parallel.autograde_parallel(folder, workers=2, quiet=True)
+
+
+class Place(NamedTuple):
+    """Where users put a course (tests/test_places.py): `named` is a symlink to `real`, a folder under /tmp whose
+    name has a space and Chinese; `clone` (named/lab2) holds this checkout's files; `venv` lies outside it, under
+    /tmp; `env` is the environment a TA has there after `source tools/env.sh` with LAB2_VENV=venv."""
+    root: Path
+    real: Path
+    named: Path
+    clone: Path
+    venv: Path
+    env: dict
+
+
+def copy_checkout(dest, src=ROOT):
+    """This checkout's files as a clone has them (git's tracked and unignored files of the working tree)."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=src,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (src / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / name, dest / name)
+    return dest
+
+
+def venv_elsewhere(dest, venv=Path(sys.prefix)):
+    """The tree's venv at `dest` without a second install: its files hard-linked (same filesystem) with its scripts
+    pointed at `dest`, as pip would have written them there; else a symlink to it (another filesystem)."""
+    try:
+        subprocess.run(["cp", "-al", str(venv), str(dest)], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        dest.symlink_to(venv)
+        return dest
+    return scripts_for(dest, venv)
+
+
+def scripts_for(dest, venv=Path(sys.prefix)):
+    """The console scripts of `venv` (nbgrader, jupyter, ...) in dest/bin, each a new file run by dest's Python."""
+    old, new = f"#!{venv}/bin/python".encode(), f"#!{dest}/bin/python".encode()
+    for script in (venv / "bin").iterdir():
+        if script.is_file() and not script.is_symlink() and script.read_bytes().startswith(old):
+            text, mode, mine = script.read_bytes(), script.stat().st_mode, dest / "bin" / script.name
+            mine.unlink(missing_ok=True)  # a new file: the tree's venv keeps its own
+            mine.write_bytes(new + text[len(old):])
+            mine.chmod(mode)
+    return dest
+
+
+def ta_environment(clone, venv):
+    """The environment after `source tools/env.sh` in `clone` with LAB2_VENV=venv (as a TA's shell has it)."""
+    result = subprocess.run(["bash", "-c", "source tools/env.sh >&2 && env -0"], cwd=clone, capture_output=True,
+                            env=dict(os.environ, LAB2_VENV=str(venv), PWD=str(clone)), check=True)
+    return dict(line.split("=", 1) for line in result.stdout.decode().split("\0") if "=" in line)
+
+
+@pytest.fixture(scope="session")
+def place():
+    """A clone under /tmp, reached through a symlink, in a path with a space and Chinese, its venv outside it."""
+    root = Path(tempfile.mkdtemp(prefix="lab2-place-", dir="/tmp"))
+    real = root / "课程 2026"
+    (real / "lab2").mkdir(parents=True)
+    (root / "courses").symlink_to(real.name)
+    named = root / "courses"
+    copy_checkout(real / "lab2")
+    venv = venv_elsewhere(root / "venv")
+    yield Place(root, real, named, named / "lab2", venv, ta_environment(named / "lab2", venv))
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def free_port():

@@ -5,10 +5,11 @@ import json
 import nbformat
 import pytest
 
+import handed_in
 from conftest import make_course, nbgrader
 from grading import parts
 from grading.rubrics import BEGIN_MARK_SCHEME
-from tools import autograde_parallel, grade_table, submissions
+from tools import grade_table, submissions
 from course import ASSIGNMENT, EXPERIMENT, autograded_nb, cell_scores, feedback_html, gradebook, gradebook_rows, meta
 
 PARTS, QUESTIONS = parts.NAMES, parts.QUESTION_NAMES
@@ -90,11 +91,10 @@ def test_grades_csv_export(course, graded_samples):
     assert rows == {s: points for s, (points, _) in graded_samples.items()}
 
 
-def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_samples, tmp_path, mnist_dir):
-    parallel = make_course(tmp_path, mnist_dir)
-    submissions.write_samples(parallel)
-    assert autograde_parallel.autograde_parallel(parallel, workers=2, quiet=True) == {}
-    assert gradebook_rows(parallel) == gradebook_rows(course)
+def test_parallel_autograde_writes_the_rows_of_serial_autograde(course, graded_samples, parallel_class):
+    parallel, _, failures = parallel_class  # the samples, and files that are no notebook (tests/test_class_hands_in.py)
+    assert set(failures) == set(handed_in.not_notebooks()), failures
+    assert [row for row in gradebook_rows(parallel) if row[0] in graded_samples] == gradebook_rows(course)
     for student in graded_samples:
         assert autograded_nb(parallel, student).exists()
 

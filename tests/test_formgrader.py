@@ -1,4 +1,5 @@
-"""The TA's day in a real browser: a Jupyter server on 127.0.0.1 serving a fresh course, and Debian's chromium
+"""The TA's day in a real browser: a Jupyter server on 127.0.0.1 serving a fresh course (where users put it:
+conftest's place), and Debian's chromium
 driven by Selenium (chromedriver from Debian too; nothing downloads a browser).
 
 - the Formgrader's autograde button grades through the same sandbox and trust boundary as the command line,
@@ -21,7 +22,7 @@ import pytest
 
 from conftest import RELEASE_NB, SOURCE_NB, jupyter_server, make_course, nbgrader
 from tools import submissions
-from course import ASSIGNMENT, autograded_nb, feedback_html, gradebook, gradebook_rows, meta
+from course import ASSIGNMENT, autograded_nb, copy_course, feedback_html, gradebook, gradebook_rows, meta
 from grading.parts import part_name as part
 from grading import feedback, parts
 
@@ -44,12 +45,13 @@ def submission(course):
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, mnist_dir):
+def server(place, mnist_dir):
     """A course with one submission, served by `jupyter server` on 127.0.0.1 (the Formgrader is nbgrader's
-    server extension)."""
-    course = make_course(tmp_path_factory.mktemp("formgrader"), mnist_dir)
+    server extension), where users put it: made from a clone under /tmp reached through a symlink, in a path with a
+    space and Chinese, and served in the TA's environment there, its venv outside the clone (conftest: place)."""
+    course = copy_course(place.named / "formgrader", mnist_dir, src=place.clone)
     submissions.write_submission(course, STUDENT, submission(course))
-    with jupyter_server(course, os.environ.copy(), "server") as (base, token):
+    with jupyter_server(course, place.env, "server") as (base, token):
         yield course, base, token
 
 
@@ -243,7 +245,7 @@ def test_class_report_shows_its_figures(server, browser, autograded_from_the_pag
     from tools import class_report
     from selenium.webdriver.common.by import By
     course = server[0]
-    page, mistakes = class_report.write(course)
+    page, mistakes, _ = class_report.write(course)
     assert mistakes["relu_derivative_at_zero"] == 1 and mistakes["l2_missing_half"] == 1, mistakes
     browser.get(page.as_uri())
     images = browser.find_elements(By.TAG_NAME, "img")
@@ -291,7 +293,7 @@ def test_a_ta_gives_the_points_held_for_review_back_in_the_formgrader(server, br
     assert all(held_for_review[g]["data_mistake"] == "" for g in held), "the data alone should pass them"
     assert "助教" in held_for_review[held[0]]["message"]
     assert list(integrity_report.in_order(integrity_report.report(course)))[0] == REVIEWED
-    page, _ = class_report.write(course)
+    page, _, _ = class_report.write(course)
     assert page.read_text(encoding="utf-8").index(REVIEWED) < page.read_text(encoding="utf-8").index(STUDENT)
 
     with gradebook(course) as gb:

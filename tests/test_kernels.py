@@ -11,6 +11,7 @@ from jupyter_core.utils import run_sync
 
 from course import ROOT
 from grading import kernels
+from grading.lab2_grader import GraderBug
 from grading.safe_execute import SafeExecute
 
 
@@ -109,3 +110,32 @@ def test_the_grading_kernels_tracebacks_are_plain(monkeypatch, tmp_path):
     finally:
         client.stop_channels()
         execute.close_kernel(kernel)
+
+
+def test_a_kernel_that_cannot_start_says_why():
+    """Its last lines on stderr before it was ready reach the grader bug's message: here the import that failed."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    execute = SafeExecute(sandbox=False, prestart=False, startup_timeout=60,
+                          extra_arguments=["--IPKernelApp.kernel_class=lab2_no_such_module.Kernel"])
+    with pytest.raises(GraderBug, match=r"Kernel died before replying to kernel_info; the kernel's last lines on "
+                                        r"stderr: .*'lab2_no_such_module\.Kernel' could not be imported"):
+        execute.preprocess(nb, {"nbgrader": {"student": "s1"}})
+
+
+def test_autograde_refuses_in_one_message_where_bwrap_cannot_build_namespaces(monkeypatch, tmp_path):
+    """As a user who is not root on a machine that allows no unprivileged user namespaces, bwrap fails as this stand-in
+    does (its own message, exit 1): autograde stops before anything, saying what to do."""
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the kernel does "
+                    "not allow non-privileged user namespaces.' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.delenv("LAB2_SANDBOX", raising=False)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    kernels.namespaces_refused.cache_clear()
+    try:
+        with pytest.raises(kernels.SandboxMissing, match=r"(?s)Autograde refused: bubblewrap cannot build the sandbox "
+                           r"as .* bwrap said: bwrap: No permissions to creating new namespace.*LAB2_SANDBOX=off"):
+            kernels.refuse_without_sandbox()
+    finally:
+        kernels.namespaces_refused.cache_clear()

@@ -266,7 +266,7 @@ def test_no_payload_runs_in_the_browser_and_the_page_reads_in_chinese(tmp_path, 
     side = browser.find_element(By.CSS_SELECTOR, ".pair .side")
     browser.execute_script("arguments[0].scrollIntoView(); window.scrollBy(0, -120);", side)
     browser.save_screenshot(str(shots / "similarity_pair.png"))
-    report, _ = class_report.write(folder)
+    report, _, _ = class_report.write(folder)
     shown = report.read_text(encoding="utf-8")
     assert "similar to a classmate" in shown and "similarity_report.html#pair-1" in shown
     assert shown.count("similar to a classmate") == len(similarity.flagged_pairs(folder))

@@ -1,7 +1,9 @@
 """The kernel zygote (grading/zygote.py): attacks on the fork itself, through real sandboxed kernels that
-SafeExecute starts (its own _new_kernel, the zygote on). Every child is its own process in its own namespaces under
-its own uid: nothing one student's kernel does reaches a sibling, the next child or the zygote. (The whole attack
-corpus through the zygote: tests/test_sandbox.py and tests/test_corpus.py, which grade with the zygote on.)"""
+SafeExecute starts (its own _new_kernel, the zygote on). Every child is its own process in its own namespaces, as root
+under its own uid, as another user in a user namespace of its own: nothing one student's kernel does reaches a sibling,
+the next child or the zygote. These tests run as root and, through tests/test_rootless.py, as a user who is not root.
+(The whole attack corpus through the zygote: tests/test_sandbox.py and tests/test_corpus.py, which grade with the
+zygote on.)"""
 import json
 import os
 import shutil
@@ -18,7 +20,9 @@ from grading.safe_execute import SafeExecute
 
 pytestmark = [pytest.mark.slow,  # starts a zygote (torch's import, once) and a dozen kernels: about 30 s
               pytest.mark.skipif(not zygote.available() or shutil.which("bwrap") is None,
-                                 reason="the zygote needs root and bubblewrap (CI has both)")]
+                                 reason="the zygote needs bubblewrap, and root or unprivileged user namespaces "
+                                        "(CI has both)")]
+ROOTLESS = os.geteuid() != 0
 
 
 # what the zygote and a kernel must not see of the course: its code (the grader, this zygote's own script), its data
@@ -29,8 +33,9 @@ COURSE_FILES = [safe_execute.__file__, zygote.__file__, zygote.SERVER,
 class Kernel:
     """A grading kernel as SafeExecute starts it: sandboxed, forked by the zygote."""
 
-    def __init__(self):
-        grader = SafeExecute(zygote=True, extra_arguments=["--HistoryManager.hist_file=:memory:"])  # as nbclient's
+    def __init__(self, **settings):
+        grader = SafeExecute(zygote=True, extra_arguments=["--HistoryManager.hist_file=:memory:"],  # as nbclient's
+                             **settings)
         grader.nb = nbformat.v4.new_notebook()
         self.km, self.folder, _ = grader._new_kernel()
         self.kc = self.km.client()
@@ -70,24 +75,36 @@ class Kernel:
 def kernels():
     started = []
 
-    def start():
-        started.append(Kernel())
+    def start(**settings):
+        started.append(Kernel(**settings))
         return started[-1]
     yield start
     for kernel in started:
         kernel.close()
 
 
-def host_pids_of_uid(uid):
+def host_pids_in(namespace):
+    """The host's pids of the processes in a pid namespace ('pid:[inode]', as the kernel reads /proc/self/ns/pid)."""
     pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            with open(f"/proc/{pid}/status") as f:
-                if any(line.startswith("Uid:") and int(line.split()[1]) == uid for line in f):
-                    pids.append(int(pid))
+            if os.readlink(f"/proc/{pid}/ns/pid") == namespace:
+                pids.append(int(pid))
         except OSError:
             pass
     return pids
+
+
+def own_uid(kernel):
+    """The uid a child runs as: as root one of its own, as another user the user's (in a user namespace of its own)."""
+    return os.getuid() if ROOTLESS else zygote.launch.FIRST_UID + kernel.holder
+
+
+def tmp_seen(kernel):
+    """What a child's /tmp holds: its working and temp folders, its IPC folder's first folder, and the first folder of
+    each path the kernel runs from that lies under /tmp (the venv of a course under /tmp)."""
+    paths = [kernel.folder] + [seen for _, seen in zygote.launch.runtime_paths()]
+    return sorted({"tmp", "work"} | {p.split("/")[2] for p in paths if p.startswith("/tmp/")})
 
 
 def wait_dead(kernel, seconds=15):
@@ -102,12 +119,17 @@ def test_a_child_is_a_sandboxed_kernel_of_its_own(kernels):
     facts = kernel.value("dict(uid=__import__('os').getuid(), pid=__import__('os').getpid(), "
                          "tmp=sorted(__import__('os').listdir('/tmp')), cwd=__import__('os').getcwd(), "
                          "caps=open('/proc/self/status').read().split('CapEff:')[1].split()[0], "
+                         "bounding=open('/proc/self/status').read().split('CapBnd:')[1].split()[0], "
                          "nnp=open('/proc/self/status').read().split('NoNewPrivs:')[1].split()[0], "
                          f"course=[p for p in {COURSE_FILES!r} if __import__('os').path.exists(p)])")
-    assert facts["uid"] == zygote.launch.FIRST_UID + kernel.holder, facts  # its own uid, as a fresh kernel's
-    assert facts["pid"] == 2 and facts["cwd"] == "/tmp/work", facts         # its own pid namespace, its tmpfs
-    assert facts["tmp"] == sorted(["tmp", "work", os.path.dirname(kernel.folder).split("/")[2]]), facts
+    assert facts["uid"] == own_uid(kernel), facts                    # as a fresh kernel's
+    assert facts["pid"] == 2 and facts["cwd"] == "/tmp/work", facts  # its own pid namespace, its tmpfs
+    assert facts["tmp"] == tmp_seen(kernel), facts
     assert facts["caps"] == "0000000000000000" and facts["nnp"] == "1" and not facts["course"], facts
+    if ROOTLESS:  # root dropped root by its uid; here no capability is left to take back either
+        assert facts["bounding"] == "0000000000000000", facts
+        with pytest.raises(AssertionError, match=r"PermissionError|Invalid argument"):  # (no uid 0 in its namespace)
+            kernel.run("import os; os.setuid(0)")
     assert kernel.run("import torch; print(torch.ones(3).sum().item())").strip() == "3.0"
 
 
@@ -119,12 +141,14 @@ def test_a_sibling_is_out_of_reach(kernels):
               "listener = socket.socket(socket.AF_UNIX); listener.bind('\\0lab2-sibling'); listener.listen()\n"
               "tcp = socket.socket(); tcp.bind(('127.0.0.1', 47111)); tcp.listen()\n"
               "os.environ['SECRET_MARK'] = SECRET_MARK")
+    second.run("def _readable(path):\n    try:\n        return open(path, 'rb').read()\n    except OSError:\n"
+               "        return b''")  # (as another user, its own init's environ is the init's: not readable)
     found = second.value(
         "(lambda os, socket: dict("
         "pids=sorted(int(p) for p in os.listdir('/proc') if p.isdigit()),"
         f"holder=os.path.exists('/proc/{first.holder}'),"
         "mark=[p for p in os.listdir('/proc') if p.isdigit() for f in ('environ', 'cmdline')"
-        "      if os.access(f'/proc/{p}/{f}', os.R_OK) and b'secret-7f3a' in open(f'/proc/{p}/{f}', 'rb').read()],"
+        "      if b'secret-7f3a' in _readable(f'/proc/{p}/{f}')],"
         "files=[p for p in ('/tmp/work/mark.txt', '/tmp/tmp/mark.txt') if os.path.exists(p)],"
         f"ipc=sorted(os.listdir({os.path.dirname(first.folder)!r})),"
         "abstract=socket.socket(socket.AF_UNIX).connect_ex('\\0lab2-sibling'),"
@@ -138,6 +162,20 @@ def test_a_sibling_is_out_of_reach(kernels):
     with pytest.raises(AssertionError, match="(PermissionError|FileNotFoundError|ProcessLookupError)"):
         second.run(f"open('/proc/{first.holder}/mem', 'rb').read(1)")
     assert first.run("print(open('/tmp/work/mark.txt').read())").strip() == "sibling-secret-7f3a"
+
+
+def test_a_fork_bomb_counts_against_its_own_kernel_only(kernels):
+    """The process limit (c.SafeExecute.kernel_processes) is per kernel: as root by its uid, as another user by its
+    user namespace (RLIMIT_NPROC counts per user namespace); one kernel that uses it up leaves its sibling's."""
+    first, second = kernels(kernel_processes=64), kernels(kernel_processes=64)
+    bomb = ("import subprocess\nkept = []\ntry:\n    for _ in range(200):\n"
+            "        kept.append(subprocess.Popen(['sleep', '60']))\nexcept OSError as err:\n    print(type(err).__name__)\n"
+            "print(len(kept))")
+    refused, started = first.run(bomb).split()
+    assert refused == "BlockingIOError" and int(started) < 64, (refused, started)
+    sibling = second.run("import subprocess\nkept = [subprocess.Popen(['sleep', '60']) for _ in range(20)]\n"
+                         "print(len(kept))")
+    assert sibling.strip() == "20"
 
 
 def test_nothing_is_left_behind_for_the_next_child(kernels):
@@ -154,7 +192,7 @@ def test_nothing_is_left_behind_for_the_next_child(kernels):
              "(__import__('os'), __import__('torch'), __import__('numpy'), __import__('sys'), __import__('threading'))")
     baseline = fresh.value(state)
     attacker = kernels()
-    uid = zygote.launch.FIRST_UID + attacker.holder
+    namespace = attacker.value("__import__('os').readlink('/proc/self/ns/pid')")
     attacker.run(
         "import os, sys, threading, time, types, builtins, torch, numpy\n"
         "threading.Thread(target=lambda: [time.sleep(0.05) for _ in iter(int, 1)], daemon=False).start()\n"
@@ -171,12 +209,12 @@ def test_nothing_is_left_behind_for_the_next_child(kernels):
         "os.environ['LEFTOVER'] = 'yes'\n"
         "numpy.random.seed(1); torch.manual_seed(1)")
     time.sleep(0.3)
-    assert len(host_pids_of_uid(uid)) >= 2  # the kernel and its daemon
+    assert len(host_pids_in(namespace)) >= 3  # its init, the kernel and its daemon
     attacker.close()
     deadline = time.monotonic() + 10
-    while host_pids_of_uid(uid) and time.monotonic() < deadline:
+    while host_pids_in(namespace) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert host_pids_of_uid(uid) == []  # the daemon it forked died with its namespace
+    assert host_pids_in(namespace) == []  # the daemon it forked died with its namespace
     after = kernels().value(state)
     for key in ("threads", "fds", "sum", "relu", "marker", "env", "abs", "dirs", "torch_rand"):
         assert after[key] == baseline[key], (key, baseline, after)
@@ -231,3 +269,18 @@ def test_a_zygote_that_cannot_start_is_a_grader_bug(monkeypatch, tmp_path):
     with pytest.raises(GraderBug) as caught:
         grader.preprocess(nb, {"nbgrader": {"student": "s1"}})
     assert isinstance(caught.value.error, zygote.ZygoteError) and "broken on purpose" in str(caught.value.error)
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["zygote", "fresh-sandbox"])
+def test_a_kernel_that_cannot_start_says_why(forked):
+    """A sandboxed kernel that cannot import its kernel class dies before kernel_info: the grader's bug, and its
+    message carries the kernel's last lines on stderr, which name the import (grading/kernel_stderr.py)."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    grader = SafeExecute(zygote=forked, prestart=False, startup_timeout=60,
+                         extra_arguments=["--IPKernelApp.kernel_class=lab2_no_such_module.Kernel"])
+    with pytest.raises(GraderBug) as caught:
+        grader.preprocess(nb, {"nbgrader": {"student": "s1"}})
+    message = str(caught.value)
+    print(message)
+    assert "Kernel died before replying to kernel_info; the kernel's last lines on stderr:" in message, message
+    assert "'lab2_no_such_module.Kernel' could not be imported" in message, message

@@ -7,7 +7,9 @@ The page shows how each part's points spread (matplotlib figures in the page), h
 typical mistake (the stable mistake id every failing hidden test carries, with one message as an example),
 the 思考题 marks once graded, and the submissions to look at: kernel faults, budgets gone over, integrity
 findings, each with a link to its autograded notebook, and the pairs the similarity report flagged (similarity.csv,
-when tools/similarity.py has run), each linked to its side-by-side view. The CSV has one row per student.
+when tools/similarity.py has run), each linked to its side-by-side view; and the students not graded, each with the
+reason (a file that is no notebook: grading/notebook_repair.py), left out of the figures. The CSV has one row per
+student, the not graded with their reason.
 """
 if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
     import _checkout  # noqa: F401  (tools/_checkout.py)
@@ -31,6 +33,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 import course  # noqa: E402
 from tools import integrity_report, similarity  # noqa: E402
 from grading import csp, parts  # noqa: E402
+from grading.notebook_repair import NOT_A_NOTEBOOK, why_not_graded  # noqa: E402
 
 PARTS, QUESTIONS, AUTO = parts.NAMES, parts.QUESTION_NAMES, sum(parts.AUTOGRADED.values())
 
@@ -58,6 +61,19 @@ def gather(folder):
                 if verdict.get("verdict") == "fail":
                     row["mistakes"].append((verdict.get("mistake") or "unknown", verdict.get("message", "")))
     return students
+
+
+def not_graded(folder, graded):
+    """The students of submitted/ without an autograded notebook: student -> why, in the TA's words."""
+    submitted = Path(folder) / "submitted"
+    found = {}
+    for student in sorted(p.name for p in submitted.iterdir() if p.is_dir()) if submitted.is_dir() else []:
+        if student in graded and course.autograded_nb(folder, student).exists():
+            continue
+        why = why_not_graded(course.submitted_nb(folder, student))
+        found[student] = f"{NOT_A_NOTEBOOK}: {why}" if why else \
+            "not autograded yet, or autograde failed (tools/class_status.py, autograde_logs/)"
+    return found
 
 
 def figure(draw, width=10, height=3.2):
@@ -116,6 +132,8 @@ def table(head, rows):
 def write(folder):
     folder = Path(folder)
     students = gather(folder)
+    missing = not_graded(folder, students)
+    students = {s: row for s, row in students.items() if s not in missing}  # an empty row is no 0 in the figures
     flags = integrity_report.report(folder)
     mistakes, example, who = Counter(), {}, defaultdict(list)
     for student, row in students.items():
@@ -149,6 +167,9 @@ def write(folder):
              for s, findings in integrity_report.in_order(flags).items() for kind, evidence in findings] + similar_rows)
         + ("<p>Similar pairs: a match is a reason to look, not a verdict (python tools/similarity.py).</p>"
            if similar_rows else ""),
+        f"<h2>NOT GRADED ({len(missing)})</h2><p>Not in the figures above: fix the file with the student (or grade it "
+        "by hand), then autograde them again.</p>" + table(["student", "why"], [
+            (html.escape(s), html.escape(why)) for s, why in missing.items()]),
     ]
     style = ("body{font-family:sans-serif;margin:2em;max-width:75em}table{border-collapse:collapse;margin:1em 0}"
              "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}img{max-width:100%}")
@@ -158,28 +179,34 @@ def write(folder):
     (folder / "class_report.html").write_text(page, encoding="utf-8")
     with open(folder / "class_report.csv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f)
-        out.writerow(["student", *PARTS, "auto", *QUESTIONS, "mistakes", "flags", "similar_to"])
+        out.writerow(["student", *PARTS, "auto", *QUESTIONS, "mistakes", "flags", "similar_to", "not graded"])
         partners = defaultdict(list)
         for a, b, _, _ in similar:
             partners[a].append(b)
             partners[b].append(a)
+        for student, why in missing.items():
+            out.writerow([student, *[""] * (len(PARTS) + 1 + len(QUESTIONS) + 3), why])
         for student in sorted(students):
             row = students[student]
             out.writerow([student, *(f"{row['parts'].get(p, 0):g}" for p in PARTS), f"{sum(row['parts'].values()):g}",
                           *("" if row["questions"].get(q) is None else f"{row['questions'][q]:g}" for q in QUESTIONS),
                           ";".join(sorted({m for m, _ in row["mistakes"]})),
                           ";".join(sorted({kind for kind, _ in flags.get(student, [])})),
-                          ";".join(sorted(partners.get(student, [])))])
-    return folder / "class_report.html", mistakes
+                          ";".join(sorted(partners.get(student, []))), ""])
+    return folder / "class_report.html", mistakes, missing
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", default=".", help="the course folder (default: the current folder)")
-    page, mistakes = write(Path(parser.parse_args().course))
+    page, mistakes, missing = write(Path(parser.parse_args().course))
     print(f"wrote {page} and {page.with_suffix('.csv')}")
     for mistake, count in mistakes.most_common(10):
         print(f"  {count:4d}  {mistake}")
+    if missing:
+        print(f"NOT GRADED ({len(missing)}):")
+        for student, why in missing.items():
+            print(f"  {student}: {why}")
 
 
 if __name__ == "__main__":

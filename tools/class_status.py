@@ -11,7 +11,8 @@ what squeue says of those jobs.
   review": unreadable code, grading stopped);
 - failed: the last run of the student's shard could not grade them (NOT GRADED, with its log);
 - waiting: none of these yet (its shard is pending or running, or stopped before it came to them).
-Each student is in exactly one of the four: they add up to the class.
+Each student is in exactly one of the four: they add up to the class. A failed or waiting student whose file is no
+notebook is named with the reason (grading/notebook_repair.py: "not a notebook: the file is empty", ...).
 """
 if __name__ == "__main__" and not __package__:  # a script: this checkout's course and grading first
     import _checkout  # noqa: F401  (tools/_checkout.py)
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 import course
+from grading.notebook_repair import NOT_A_NOTEBOOK, read_submitted, why_not_graded
 from tools import integrity_report, shard_records
 from tools.shards import shard_of
 
@@ -60,7 +62,7 @@ def held_for_review(folder, students):
     held = {}
     for student in students:
         try:
-            findings = integrity_report.check_submission(course.read(course.submitted_nb(folder, student)), release,
+            findings = integrity_report.check_submission(read_submitted(course.submitted_nb(folder, student)), release,
                                                          course.read(course.autograded_nb(folder, student)))
         except (OSError, ValueError):  # replaced while we read it: counted as graded, not held
             continue
@@ -224,6 +226,8 @@ def as_text(state, folder, now=None):
                 row = rows[status[s][0]]
                 why = row["record"]["failed"][s] if kind == "failed" else state["held"][s] if kind == "held" \
                     else row["state"]
+                if s in state.get("not_notebooks", {}):
+                    why = f"{NOT_A_NOTEBOOK}: {state['not_notebooks'][s]}"
                 lines.append(f"  {s} (shard {status[s][0]}): {why}")
             if len(names) > SHOWN:
                 lines.append(f"  ... and {len(names) - SHOWN} more")
@@ -245,7 +249,16 @@ def status(folder):
     records = shard_records.read_all(folder)
     graded = graded_students(folder)
     held = held_for_review(folder, [s for s in graded if s in students])
-    return class_state(students, records, graded, held, slurm_states(records))
+    state = class_state(students, records, graded, held, slurm_states(records))
+    state["not_notebooks"] = not_notebooks(folder, [s for s, (_, st) in state["students"].items()
+                                                    if st in ("failed", "waiting")])
+    return state
+
+
+def not_notebooks(folder, students):
+    """Of `students` (not graded), those whose submitted file is no notebook: student -> why, in the TA's words."""
+    reasons = {s: why_not_graded(course.submitted_nb(folder, s)) for s in students}
+    return {s: why for s, why in reasons.items() if why}
 
 
 def main():

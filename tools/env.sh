@@ -1,22 +1,41 @@
 # Sourced by tools/demo.sh and tools/test.sh: makes the virtual environment (.venv, or $LAB2_VENV)
 # with requirements.txt when it is missing or the requirements changed, installs this folder's code
-# (pyproject.toml: the packages grading and tools) in editable mode, and puts its bin/ on PATH
-# (nbgrader shells out to alembic from there when it creates a gradebook). A venv that serves two checkouts
-# ($LAB2_VENV) is installed from the last one that sourced this; each checkout's tools and nbgrader still run that
-# checkout's own code (tools/_checkout.py), and course.py stops any other script of the other one, saying so.
+# (pyproject.toml: the packages grading and tools) in editable mode (or, in a venv that holds another checkout's,
+# puts this folder first on PYTHONPATH), and puts its bin/ on PATH (nbgrader shells out to alembic from there when it
+# creates a gradebook). A venv this user cannot run or write is refused in one line that says what to do. Each
+# checkout's tools and nbgrader run that checkout's own code (tools/_checkout.py), and course.py stops any other
+# script of another checkout, saying so.
 VENV="${LAB2_VENV:-$PWD/.venv}"
+lab2_refuse() { echo "tools/env.sh: $*" >&2; return 1; }
+if [ -e "$VENV" ] && [ ! -x "$VENV/bin/python" ] || { [ -x "$VENV/bin/python" ] && ! "$VENV/bin/python" -c '' 2>/dev/null; }; then
+  lab2_refuse "$VENV/bin/python does not run for $(id -un) (its Python may lie in a folder this user cannot read):" \
+    "set LAB2_VENV to a virtual environment of your own, e.g. LAB2_VENV=\$HOME/lab2-venv" || return 1 2>/dev/null || exit 1
+fi
 if [ ! -x "$VENV/bin/python" ]; then
+  [ -w "$(dirname "$VENV")" ] || { lab2_refuse "cannot create $VENV ($(dirname "$VENV") is not writable for $(id -un)):" \
+    "set LAB2_VENV to a folder of your own, e.g. LAB2_VENV=\$HOME/lab2-venv" || return 1 2>/dev/null || exit 1; }
   echo "creating $VENV (Python 3.11) ..."
   { command -v python3.11 >/dev/null && python3.11 -m venv "$VENV"; } || python3 -m venv "$VENV"
 fi
 if ! sha256sum requirements.txt | cmp -s - "$VENV/.requirements.sha256"; then
+  [ -w "$VENV" ] || { lab2_refuse "$VENV lacks requirements.txt as it is now, and $(id -un) cannot write it:" \
+    "set LAB2_VENV to a virtual environment of your own" || return 1 2>/dev/null || exit 1; }
   echo "installing requirements.txt into $VENV (torch is large: a few minutes the first time) ..."
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
   sha256sum requirements.txt > "$VENV/.requirements.sha256"
 fi
-if [ "$("$VENV/bin/python" -I -c 'import course, grading, os; print(os.path.dirname(course.__file__))' 2>/dev/null)" != "$PWD" ]; then
-  echo "installing this folder's code (grading, tools) into $VENV ..."
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+# This folder's code: installed in editable mode into a venv of its own. A venv that already holds another checkout's
+# (LAB2_VENV shared by several clones) is left as it is, and this folder's code comes first on PYTHONPATH.
+installed="$("$VENV/bin/python" -I -c 'import course, os; print(os.path.realpath(os.path.dirname(course.__file__)))' 2>/dev/null || true)"
+if [ "$installed" != "$(pwd -P)" ]; then
+  if [ -n "$installed" ] && [ -f "$installed/course.py" ]; then
+    export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+  else
+    [ -w "$VENV" ] || { lab2_refuse "$(id -un) cannot install this folder's code into $VENV:" \
+      "set LAB2_VENV to a virtual environment of your own" || return 1 2>/dev/null || exit 1; }
+    echo "installing this folder's code (grading, tools) into $VENV ..."
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+  fi
 fi
 export PATH="$VENV/bin:$PATH"
 

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from grading import sanitize, source_rules  # the rules autograde applies, outside the kernel
+from grading.notebook_repair import NotANotebook, read_submitted
 from grading.rules import finding_kinds
 import course
 
@@ -80,9 +81,10 @@ def report(folder="."):
         graded_path = course.autograded_nb(folder, student)
         graded = course.read(graded_path) if graded_path.exists() else None
         try:
-            submitted = course.read(path)
+            submitted = read_submitted(path)  # as autograde read it (a BOM, a tag with a comma: repaired)
         except Exception as err:  # whatever the upload is, it is listed, never a crash of the report
-            result[student] = [("not a readable notebook", f"{path.relative_to(folder)}: {str(err).splitlines()[0][:160]}"),
+            why = err.reason if isinstance(err, NotANotebook) else str(err).splitlines()[0][:160]
+            result[student] = [("not a readable notebook", f"{path.relative_to(folder)}: {why}"),
                                ("not autograded", "no notebook in autograded/: grade by hand")]
             continue
         findings = check_submission(submitted, release, graded)

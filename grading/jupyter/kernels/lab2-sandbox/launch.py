@@ -3,7 +3,8 @@
 nbgrader (outside) talks to the kernel through IPC sockets in a folder of this kernel's own
 (grading/kernels.py makes one per kernel, KernelManager.transport = "ipc"), so the sandbox needs no
 network at all. Inside it the kernel sees:
-  - the system, the Python installation and the virtual environment, read-only;
+  - the system, the Python installation and the virtual environment, read-only, wherever they lie (under /tmp,
+    behind a symlink: runtime_paths);
   - a private /tmp: a tmpfs of the disk budget holding its working directory (/tmp/work) and its temp
     folder (/tmp/tmp), the only places it can write, so everything it writes counts against that budget;
   - its IPC folder (grading/kernels.py takes write access to it away once the kernel is up, when run as root).
@@ -58,6 +59,51 @@ def prepare(connection_file, ipc_dir, uid):
     return private
 
 
+def inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def of_an_environment(path):
+    """Whether `path` lies in a Python environment (a folder above it holds pyvenv.cfg): a venv's site-packages."""
+    while (parent := os.path.dirname(path)) != path:
+        if os.path.exists(os.path.join(path, "pyvenv.cfg")):
+            return True
+        path = parent
+    return False
+
+
+def reaches_the_course(path):
+    """Whether binding `path` would show the course: the checkout this file is in (or a folder inside it, or one that
+    holds it), or the current folder."""
+    checkout = os.path.realpath(os.path.dirname(GRADING))
+    return inside(path, checkout) or inside(checkout, path) or path == os.path.realpath(os.getcwd())
+
+
+def runtime_paths():
+    """What a kernel runs from, wherever it lies (under /tmp, behind a symlink): the Python installation, the virtual
+    environment, the interpreter's folder, and every other folder on this Python's path (a user site, a folder a .pth
+    file adds: the kernel's Python adds it too), as (the real path, the path it is seen at) pairs. A path named
+    through a symlink is seen at both its real path and its named path (the interpreter is started by its name, and
+    Python finds its venv from it). Never the course: the checkout this file is in, a folder holding it, the current
+    folder and the script's folder are left out (a folder inside the checkout only when it is a venv's). /usr is
+    bound whole (system_binds)."""
+    prefixes = [sys.base_prefix, sys.prefix, os.path.dirname(sys.executable)]
+    others = [p for p in sys.path[1:] if p and os.path.exists(p)]
+    pairs = []
+    for path in prefixes + others:
+        real = os.path.realpath(path)
+        if path in others and not of_an_environment(real) and reaches_the_course(real):
+            continue
+        for seen in dict.fromkeys((real, os.path.abspath(path))):
+            if inside(seen, "/usr") or (real, seen) in pairs:
+                continue
+            if any(inside(seen, other) and real == os.path.join(source, os.path.relpath(seen, other))
+                   for source, other in pairs):
+                continue  # already seen there, inside a folder bound above it
+            pairs.append((real, seen))
+    return sorted(pairs, key=lambda pair: pair[1].count("/"))
+
+
 def system_binds():
     """The system, the Python installation and the virtual environment, read-only."""
     binds = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
@@ -66,9 +112,8 @@ def system_binds():
             binds += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             binds += ["--ro-bind", top, top]
-    for path in {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix)}:
-        if not path.startswith("/usr"):
-            binds += ["--ro-bind", path, path]
+    for real, seen in runtime_paths():
+        binds += ["--ro-bind", real, seen]
     return binds
 
 

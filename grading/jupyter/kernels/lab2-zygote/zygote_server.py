@@ -2,20 +2,28 @@
 
 It runs inside bubblewrap (grading/zygote.py starts it, one per grading process): the system and the Python
 installation read-only, no network, none of the course (no gradebook, plans, seeds or grader state: it holds
-only the libraries it imported). It keeps root's capabilities only to build each child's sandbox and never runs
-a line of a student's code itself. Each request comes on its control socket with one new socket of the
-grading process (SCM_RIGHTS); for it the zygote forks the "holder" (A), which:
-  1. tells the grading process its pid; is told the kernel's uid, connection file, limits and environment;
+only the libraries it imported). It keeps capabilities only to build each child's sandbox and never runs a line of a
+student's code itself: as root, root's; as another user, uid 0 of bwrap's own user namespace (which maps only the
+TA's uid) with the four capabilities grading/zygote.py's ROOTLESS_CAPS names, there and nowhere else. Each request
+comes on its control socket with one new socket of the grading process and the kernel's stderr pipe (SCM_RIGHTS);
+for it the zygote forks the "holder" (A), which:
+  1. tells the grading process its pid; is told the kernel's uid, connection file, limits, environment and the
+     paths it runs from (the interpreter, the venv: grading/jupyter/kernels/lab2-sandbox/launch.py's runtime_paths);
   2. unshares new mount, pid, network, IPC, UTS and cgroup namespaces and forks the namespace's init (B, pid 1),
-     which mounts a fresh /proc, a private tmpfs /tmp of the disk budget, its own devpts, binds the kernel's
-     own IPC folder and hides every other one, brings up loopback, and forks the kernel (C);
-  3. C closes every inherited file descriptor, starts a new session, takes its rlimits, drops root for its own
-     uid (no capabilities, no groups; no_new_privs comes from bwrap), takes the kernel's environment and starts
-     ipykernel's IPKernelApp on the connection file, exactly as `python -m ipykernel_launcher -f` would;
-  4. A relays the kernel's exit status to the grading process and kills the namespace when that socket closes
-     (the grading process died or killed the kernel): a child lives only as long as its kernel.
+     which mounts a fresh /proc, a private tmpfs /tmp of the disk budget, its own devpts, binds again (read-only)
+     what the kernel runs from where that lay under /tmp, binds the kernel's own IPC folder and hides every other
+     one, brings up loopback, and forks the kernel (C);
+  3. C closes every inherited file descriptor (its stderr is the grading process's pipe, kept until the kernel is
+     ready: grading/kernel_stderr.py), starts a new session, takes its rlimits and gives up every capability: as
+     root it drops root for its own uid (no capabilities, no groups); as another user it enters a user namespace of
+     its own under the TA's uid (its process limit then counts its own processes) and empties its capability sets;
+     no_new_privs comes from bwrap. It takes the kernel's environment and starts ipykernel's IPKernelApp on the
+     connection file, exactly as `python -m ipykernel_launcher -f` would;
+  4. A makes the kernel's IPC folder read-only once the grading process says the kernel is ready, relays the
+     kernel's exit status to the grading process and kills the namespace when that socket closes (the grading
+     process died or killed the kernel): a child lives only as long as its kernel.
 Nothing a child does reaches the zygote or a sibling: they are separate processes (copy-on-write memory), in
-separate pid, mount, network and IPC namespaces, under separate uids.
+separate pid, mount, network and IPC namespaces, under separate uids (as root) or separate user namespaces.
 """
 import ctypes
 import errno
@@ -30,10 +38,12 @@ import sys
 import threading
 
 CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x02000000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 4096, 16384, 1 << 18
-MNT_DETACH, PR_SET_PDEATHSIG = 2, 1
+CLONE_NEWPID, CLONE_NEWNET, CLONE_NEWUSER = 0x20000000, 0x40000000, 0x10000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
+MNT_DETACH, PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 2, 1, 24, 47, 4
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 STAGE = "/run/lab2-ipc"  # where the zygote sees the grading process's folder of kernel IPC folders
+REPLACED = ("/tmp", "/dev")  # what a child mounts anew: what the kernel runs from, if it lies below, is bound again
 WORK, TMPDIR = "/tmp/work", "/tmp/tmp"
 HERE = os.path.dirname(os.path.abspath(__file__))
 RLIMITS = {"address_space_bytes": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
@@ -69,16 +79,40 @@ def makedirs(path, mode):
             os.chmod(folder, mode)
 
 
+def below(path, folders):
+    return any(path == folder or path.startswith(folder + "/") for folder in folders)
+
+
+def hold_runtime(request):
+    """Before the child's own /tmp: a handle (O_PATH) on each folder the kernel runs from (the interpreter, the venv:
+    the grading process's runtime paths) that lies where the child mounts anew, so that it can be bound again."""
+    return [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in request.get("keep", ())
+            if below(path, REPLACED) and path not in REPLACED]
+
+
+def bind_again(held):
+    """After the child's own /tmp: each held folder bound at its path again, read-only (bound from its handle: what
+    the tmpfs covers stays reachable that way, and only that)."""
+    for path, fd in held:
+        makedirs(path, 0o755)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
+
+
 def build_sandbox(request):
-    """In B, the new namespaces' init, as root: the child's own /proc, /tmp, devpts and IPC folder."""
+    """In B, the new namespaces' init, with the capabilities of the zygote's namespace: the child's own /proc, /tmp,
+    devpts and IPC folder, and what the kernel runs from still at its path."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     check(libc.umount2(HERE.encode(), MNT_DETACH), f"umount {HERE}")  # this script's folder of the course: gone
+    held = hold_runtime(request)
     mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={int(request['limits']['disk_bytes'])},mode=0755")
     for folder in (TMPDIR, WORK):
         os.mkdir(folder)
         os.chmod(folder, 0o1777)
     mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
+    bind_again(held)
     ipc = request["ipc_dir"]  # the kernel's own folder, at the path its connection file names
     makedirs(ipc, 0o755)
     mount(os.path.join(STAGE, request["ipc_rel"]), ipc, None, MS_BIND)
@@ -86,34 +120,77 @@ def build_sandbox(request):
     loopback_up()
 
 
-def close_inherited_fds():
-    """Nothing of the zygote's: stdin, stdout and stderr are /dev/null (as SafeExecute starts a kernel), and every
-    other descriptor is closed (the zygote's control socket, its log, a sibling's anything)."""
+def ipc_read_only(request):
+    """In the holder, once the kernel is ready (it has made its sockets): its IPC folder read-only to it, so that all
+    it can write is its own tmpfs (the disk budget). As root the grading process also takes the folder back."""
+    mount(None, request["ipc_dir"], None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def close_inherited_fds(stderr=None):
+    """Nothing of the zygote's: stdin and stdout are /dev/null and stderr is the grading process's pipe (as SafeExecute
+    starts a kernel: grading/kernel_stderr.py; /dev/null without one), and every other descriptor is closed (the
+    zygote's control socket, its log, a sibling's anything)."""
     null = os.open("/dev/null", os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
+    if stderr is not None:
+        os.dup2(stderr, 2)
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
-def run_kernel(request):
+def own_user_namespace(uid, gid):
+    """Grading as a user who is not root (the zygote is uid 0 of bwrap's user namespace, which maps only the TA's
+    uid): the kernel in a user namespace of its own, as `uid` and `gid` there (the TA's, mapped to that one uid), so
+    that it is not root there, its process limit counts its own processes only (RLIMIT_NPROC counts per user
+    namespace), and it holds no capability over the namespaces its init built."""
+    parent_uid, parent_gid = os.getuid(), os.getgid()
+    check(libc.unshare(CLONE_NEWUSER), "unshare a user namespace")
+    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {parent_uid} 1"),
+                       ("gid_map", f"{gid} {parent_gid} 1")):
+        try:
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+        except OSError as err:
+            if name != "setgroups":  # (already "deny", as bwrap left it: it cannot change)
+                raise OSError(err.errno, f"write /proc/self/{name}: {err.strerror}") from err
+
+
+def drop_capabilities():
+    """No capability left: not in the bounding set, not ambient, not effective, permitted or inheritable (a process
+    whose uid does not change keeps the ones it has; no_new_privs, from bwrap, keeps exec from giving any)."""
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(LINUX_CAPABILITY_VERSION_3, 0)
+    data = (ctypes.c_uint32 * 6)()
+    check(libc.capset(header, data), "capset")
+
+
+def run_kernel(request, stderr=None):
     """In C: the student's kernel. Never returns."""
-    exit_with(lambda: start_kernel(request), "lab2-zygote")
+    exit_with(lambda: start_kernel(request, stderr), "lab2-zygote")
 
 
-def start_kernel(request):
-    close_inherited_fds()
+def start_kernel(request, stderr=None):
+    close_inherited_fds(stderr)
     os.setsid()
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if request.get("rootless"):  # before the limits: the process limit of the namespace above stays the TA's
+        own_user_namespace(int(request["uid"]), int(request["gid"]))
     for name, limit in RLIMITS.items():
         value = int(request["limits"][name])
         resource.setrlimit(limit, (value, value))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    uid = int(request["uid"])
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    if request.get("rootless"):
+        drop_capabilities()
+    else:  # as root: a uid of its own (dropping root drops every capability)
+        uid = int(request["uid"])
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(WORK)
@@ -153,7 +230,7 @@ def exit_with(start, who):
         os._exit(code)
 
 
-def run_init(request, report):
+def run_init(request, report, stderr=None):
     """In B, pid 1 of the new namespaces: build the sandbox, fork the kernel, reap until it is gone."""
     code = 1
     try:
@@ -162,7 +239,9 @@ def run_init(request, report):
         kernel = os.fork()
         if kernel == 0:
             os.close(report)
-            run_kernel(request)
+            run_kernel(request, stderr)
+        if stderr is not None:
+            os.close(stderr)  # the kernel's alone: the pipe ends with the kernel
         os.write(report, b"ok")
         os.close(report)
         signal.signal(signal.SIGINT, lambda *_: os.kill(kernel, signal.SIGINT))
@@ -183,9 +262,10 @@ def run_init(request, report):
     os._exit(code)
 
 
-def relay(conn, child):
+def relay(conn, child, answer=None):
     """In a holder, until its `child` ends: send the child's exit status over `conn`, or kill the child when `conn`
-    closes (the other end is gone or killed the kernel). The child's exit code (1 when it was killed)."""
+    closes (the other end is gone or killed the kernel); a message that comes on `conn` is answered with
+    `answer(message)`. The child's exit code (1 when it was killed)."""
     import select
     pidfd = os.pidfd_open(child)
     while True:
@@ -195,14 +275,31 @@ def relay(conn, child):
             code = os.waitstatus_to_exitcode(status)
             conn.sendall(json.dumps({"exit": code}).encode())
             return code
-        if not conn.recv(4096):  # the other end is gone or killed the kernel: so goes the child (here: the namespace)
+        message = conn.recv(4096)
+        if not message:  # the other end is gone or killed the kernel: so goes the child (here: the namespace)
             os.kill(child, signal.SIGKILL)
             os.waitpid(child, 0)
             return 1
+        if answer is not None:
+            conn.sendall(json.dumps(answer(message)).encode())
 
 
-def run_holder(conn, control):
-    """In A: talk to the grading process, unshare, fork the namespace's init, relay its end."""
+def holder_answer(request):
+    """What a holder does when the grading process says the kernel is ready: the IPC folder made read-only."""
+    def answer(message):
+        try:
+            if json.loads(message).get("ready"):
+                ipc_read_only(request)
+                return {"read_only": True}
+            return {"error": "unknown request"}
+        except (OSError, ValueError) as err:
+            return {"error": f"{type(err).__name__}: {err}"}
+    return answer
+
+
+def run_holder(conn, control, stderr=None):
+    """In A: talk to the grading process, unshare, fork the namespace's init, relay its end. `stderr`: the grading
+    process's pipe for the kernel's stderr (grading/kernel_stderr.py)."""
     code = 1
     try:
         control.close()
@@ -217,8 +314,10 @@ def run_holder(conn, control):
         if init == 0:
             conn.close()
             os.close(read)
-            run_init(request, write)
+            run_init(request, write, stderr)
         os.close(write)
+        if stderr is not None:
+            os.close(stderr)
         report = b""
         while chunk := os.read(read, 4096):
             report += chunk
@@ -229,7 +328,7 @@ def run_holder(conn, control):
             os._exit(1)
         conn.sendall(json.dumps({"started": True}).encode())
         signal.signal(signal.SIGINT, lambda *_: os.kill(init, signal.SIGINT))
-        code = relay(conn, init)
+        code = relay(conn, init, holder_answer(request))
     except BaseException as err:
         try:
             conn.sendall(json.dumps({"error": f"{type(err).__name__}: {err}"}).encode())
@@ -276,12 +375,13 @@ def serve(control):
 
 
 def fork_holders(control, holder):
-    """Serve: for each request on `control` (a message with one socket, SCM_RIGHTS), fork a holder that runs
-    `holder(conn, control)` and never returns; reap the holders. 0 once the other end has closed `control`."""
+    """Serve: for each request on `control` (a message with one socket and, for a grading kernel, its stderr pipe,
+    SCM_RIGHTS), fork a holder that runs `holder(conn, control[, stderr])` and never returns; reap the holders. 0 once
+    the other end has closed `control`."""
     signal.signal(signal.SIGCHLD, reap)
     while True:
         try:
-            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
         except InterruptedError:
             continue
         except OSError as err:
@@ -290,15 +390,15 @@ def fork_holders(control, holder):
             raise
         if not message:  # the grading process is gone
             return 0
-        if len(fds) != 1:
-            for fd in fds:
-                os.close(fd)
+        if not fds:
             continue
         conn = socket.socket(fileno=fds[0])
         pid = os.fork()
         if pid == 0:
-            holder(conn, control)
+            holder(conn, control, *fds[1:])
         conn.close()
+        for fd in fds[1:]:
+            os.close(fd)
 
 
 if __name__ == "__main__":
