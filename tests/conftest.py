@@ -180,12 +180,15 @@ def free_port():
 
 @contextmanager
 def jupyter_server(folder, env, name):
-    """`jupyter server` on 127.0.0.1 serving the course (the Formgrader is nbgrader's server extension)."""
+    """`jupyter server` on 127.0.0.1 serving the course (the Formgrader is nbgrader's server extension), started in it
+    as a TA starts it (`cd` there, then `jupyter server`: its root is the folder as the system names it, symlinks
+    resolved; nbgrader's Formgrader compares that root with the course's unresolved, so a root_dir given through a
+    symlink would break it: README, "TAs")."""
     port, token = free_port(), secrets.token_hex(16)
     log = open(folder / f"jupyter_{name}.log", "w")
     proc = subprocess.Popen(["jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
                              f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={folder}"], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+                             f"--ServerApp.root_dir={os.path.realpath(folder)}"], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
                             env=env)
     base = f"http://127.0.0.1:{port}"
     try:
