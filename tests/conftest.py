@@ -19,10 +19,13 @@ from course import ASSIGNMENT, ROOT, copy_course, read, release_nb, source_nb
 
 SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 
-# The modules that take minutes, longest first (a clean clone's --durations): tools/test.sh hands whole modules to
+# The modules that take half a minute or more, longest first (a clean clone's --durations, 2026-12-07): tools/test.sh hands whole modules to
 # one pytest process per core in the order collected, so these start first and the short ones fill in behind them.
-LONGEST_FIRST = ("test_corpus.py", "test_new_part.py", "test_sandbox.py", "test_fault_injection.py",
-                 "test_student_env.py", "test_places.py", "test_postgres.py", "test_student_forks.py", "test_slurm.py")
+LONGEST_FIRST = ("test_corpus.py", "test_sandbox.py", "test_experiments.py", "test_autograde.py", "test_places.py",
+                 "test_postgres.py", "test_student_forks.py", "test_fault_injection.py", "test_slurm.py",
+                 "test_release.py", "test_new_part.py", "test_similarity.py", "test_xss_browser.py",
+                 "test_course_folders.py", "test_grader_bug.py", "test_student_env.py", "test_formgrader.py",
+                 "test_demo.py", "test_zygote.py", "test_benchmarks.py", "test_class_hands_in.py", "test_zip_budget.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -188,8 +191,8 @@ def jupyter_server(folder, env, name):
     log = open(folder / f"jupyter_{name}.log", "w")
     proc = subprocess.Popen(["jupyter", "server", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
                              f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={os.path.realpath(folder)}"], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
-                            env=env)
+                             f"--ServerApp.root_dir={os.path.realpath(folder)}"], cwd=folder, stdout=log,
+                            stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(240):

@@ -44,6 +44,10 @@ def graded_corpus(tmp_path_factory, mnist_dir, request):
     start = time.time()
     failures = autograde_parallel.autograde_parallel(course, quiet=True)
     del os.environ["LAB2_CELL_TIMEOUT"]
+    slow = [v.name for v in VARIANTS if v.kind != TRICK and timed_out(course, v.name)]
+    if slow:  # 60 s was the test's shortcut for the tricks, not a verdict: these grade again at the course's limit
+        print(f"\ngraded again at the course's cell timeout (a cell ran past 60 s on this machine): {slow}")
+        failures.update(autograde_parallel.autograde_parallel(course, students=slow, quiet=True))
     seconds = time.time() - start
     print(f"\nautograde of the corpus: {len(VARIANTS)} submissions in {seconds:.0f} s "
           f"({seconds / len(VARIANTS):.1f} s per submission, parallel)")
@@ -73,6 +77,13 @@ def graded_corpus(tmp_path_factory, mnist_dir, request):
     results[None, "advice"] = advice
     print_families(results)
     return results
+
+
+def timed_out(course, student):
+    """Whether a graded cell of the student's autograded notebook ran past its timeout (CellTimeoutError)."""
+    nb = nbformat.read(str(autograded_nb(course, student)), 4)
+    return any(o.output_type == "error" and "CellTimeoutError" in o.get("evalue", "") for cell in nb.cells
+               if meta(cell).get("grade_id") in POINTS for o in cell.get("outputs", []))
 
 
 def print_table(results):

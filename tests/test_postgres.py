@@ -314,7 +314,7 @@ def test_class_report_grade_table_export_and_feedback_read_the_postgres_gradeboo
         assert float(report[student]["auto"]) == points
         assert sum(float(report[student][q]) for q in parts.QUESTION_NAMES) == manual[student], report[student]
     assert "relu_derivative_at_zero" in report["sample_mistakes"]["mistakes"]
-    assert "not a readable notebook" in report[BROKEN]["flags"]  # the upload nbgrader could not grade
+    assert "not JSON at line 1" in report[BROKEN]["not graded"], report[BROKEN]  # the upload nbgrader could not grade
     assert "sample_complete" in result.stdout  # the grade table
     nbgrader_env(folder, env, "export", "--to", "grades.csv")
     with open(folder / "grades.csv", newline="") as f:

@@ -244,9 +244,16 @@ def test_the_zygote_cannot_be_signalled_and_one_that_dies_is_replaced(kernels):
 def test_a_dead_or_hung_child_looks_like_a_dead_or_hung_kernel(kernels):
     kernel = kernels()
     looping = kernel.kc.execute("while True: pass")
-    time.sleep(1)
+    started = time.time() + 60  # the interrupt must find the loop running: on a loaded machine that takes a while
+    while time.time() < started:
+        msg = run_sync(kernel.kc.get_iopub_msg)(timeout=60)
+        if msg["msg_type"] == "execute_input" and msg["parent_header"].get("msg_id") == looping:
+            break
+    time.sleep(0.5)
     run_sync(kernel.km.interrupt_kernel)()  # interrupt_mode "message", as nbclient does on a cell's timeout
     reply = run_sync(kernel.kc.get_shell_msg)(timeout=30)
+    while reply["msg_type"] == "kernel_info_reply":  # a late answer to the readiness wait's kernel_info (a loaded machine)
+        reply = run_sync(kernel.kc.get_shell_msg)(timeout=30)
     assert reply["parent_header"]["msg_id"] == looping and reply["content"]["ename"] == "KeyboardInterrupt", reply
     assert kernel.run("print('still here')", timeout=30).strip() == "still here"
     kernel.kc.execute("import os; os._exit(3)")
