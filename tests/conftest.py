@@ -19,8 +19,9 @@ from course import ASSIGNMENT, ROOT, copy_course, read, release_nb, source_nb
 
 SOURCE_NB, RELEASE_NB = source_nb(), release_nb()
 
-# The modules that take half a minute or more, longest first (a clean clone's --durations, 2026-12-07): tools/test.sh hands whole modules to
-# one pytest process per core in the order collected, so these start first and the short ones fill in behind them.
+# The modules that take half a minute or more, longest first (a clean clone's --durations, 2026-12-07):
+# tools/test.sh hands whole modules to one pytest process per core in the order collected, so these start first
+# and the short ones fill in behind them.
 LONGEST_FIRST = ("test_corpus.py", "test_sandbox.py", "test_experiments.py", "test_autograde.py", "test_places.py",
                  "test_postgres.py", "test_student_forks.py", "test_fault_injection.py", "test_slurm.py",
                  "test_release.py", "test_new_part.py", "test_similarity.py", "test_xss_browser.py",
