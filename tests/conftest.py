@@ -121,9 +121,10 @@ class Place(NamedTuple):
     env: dict
 
 
-def copy_checkout(dest, src=ROOT):
-    """This checkout's files as a clone has them (git's tracked and unignored files of the working tree)."""
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=src,
+def copy_checkout(dest, src=ROOT, names=()):
+    """This checkout's files as a clone has them (git's tracked and unignored files of the working tree), or only
+    those of `names` (files or folders)."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *names], cwd=src,
                            capture_output=True, check=True).stdout.decode().split("\0")
     for name in filter(None, files):
         if (src / name).is_file():

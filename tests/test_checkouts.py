@@ -4,10 +4,10 @@ so does the kernel of its nbgrader validate (the IPython startup file); any othe
 that names both (course.py: script_checkout)."""
 import ast
 import os
-import shutil
 import subprocess
 import sys
 
+from conftest import copy_checkout
 from course import ROOT
 from grading import parts
 
@@ -19,13 +19,7 @@ PROLOGUE = 'if __name__ == "__main__" and not __package__:  # a script: this che
 def scratch_checkout(dest, names):
     """Another checkout in `dest` with this one's files `names` (those git tracks or would: a clone of the working
     tree), for one venv to serve two checkouts."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", *names], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ROOT / name, dest / name)
-    return dest
+    return copy_checkout(dest, names=names)
 
 
 def test_every_command_puts_its_checkout_first():

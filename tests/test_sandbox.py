@@ -163,8 +163,11 @@ def test_faults_are_flagged_for_review(batch):
     print("\n" + integrity_report.as_markdown(report))
 
 
-def test_autograde_refuses_without_bubblewrap(course):
-    """Without bwrap, grading a submission stops the run with a message that says what to do; nothing is graded."""
+def test_autograde_refuses_without_bubblewrap(tmp_path, mnist_dir):
+    """Without bwrap, grading a submission stops the run with a message that says what to do; nothing is graded.
+    In a course of its own: the refused run still leaves the student's rows in the gradebook (at 0), which the
+    session's shared course must not hold (tests/test_slurm.py compares its rows)."""
+    course = make_course(tmp_path / "course", mnist_dir)
     student = "no_sandbox_here"
     submissions.write_submission(course, student, nbformat.read(str(RELEASE_NB), as_version=4))
     env = dict(os.environ, PATH=str(Path(shutil.which("nbgrader")).parent))
