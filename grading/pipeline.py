@@ -5,7 +5,7 @@ SANITIZE = (  # autograde's first step: the submission as it will be graded
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.cell_metadata.CheckCellMetadata",  # nbgrader's, its schema compiled once
 )
 AUTOGRADE = (  # the second: run it, decide the points outside the kernel, store them
     "grading.safe_execute.SafeExecute",
@@ -14,5 +14,5 @@ AUTOGRADE = (  # the second: run it, decide the points outside the kernel, store
     "nbgrader.preprocessors.LimitOutput",
     "grading.rubrics.SaveAutoGradesAndRubrics",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
+    "grading.cell_metadata.CheckCellMetadata",  # nbgrader's, its schema compiled once
 )
