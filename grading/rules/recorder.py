@@ -11,6 +11,7 @@ Recorder made with partial=True (the advice's) records without it; any other ref
 import os
 import warnings
 from bisect import bisect_left, bisect_right
+from typing import NamedTuple
 
 import torch
 from torch._C._profiler import _ExperimentalConfig
@@ -133,18 +134,21 @@ class Recorder:
             with warnings.catch_warnings(), _Quiet():
                 warnings.simplefilter("ignore")
                 self._prof.__exit__(None, None, None)
-                self._index(self._prof.function_events)
+                self._index(_events_of(self._prof))
         except (RuntimeError, AssertionError, AttributeError):  # the profiler was stopped by the code under test
             self.stopped = True
         return False
 
     def _index(self, events):
         """The recorded events, looked up by ops(): each call's markers by name, and every event by its start."""
-        self._markers, self._by_start = {}, sorted(events, key=lambda e: e.time_range.start)
-        self._starts = [e.time_range.start for e in self._by_start]
+        self._markers, self._by_start = {}, sorted(events, key=lambda e: e.start)
+        self._starts = [e.start for e in self._by_start]
         for event in self._by_start:
             if event.name.startswith(self.marker):
                 self._markers.setdefault(event.name, []).append(event)
+
+    def _started_within(self, start, end):
+        return self._by_start[bisect_left(self._starts, start):bisect_right(self._starts, end)]
 
     def call(self, fn, args):
         """Run fn(*args), recorded: {"value" | "error", "funcs", "outside", "warnings"}."""
@@ -185,15 +189,36 @@ class Recorder:
         names = set(self.calls[index])
         if self.stopped:
             return sorted(names | {RECORDER_STOPPED})
-        for event in self._markers.get(self.marker + str(index), ()):
-            during = self._by_start[bisect_left(self._starts, event.time_range.start):
-                                    bisect_right(self._starts, event.time_range.end)]
-            stack = list(event.cpu_children) + [e for e in during if e.thread != event.thread]
-            while stack:
-                child = stack.pop()
-                stack.extend(child.cpu_children)
-                _add_op(names, child.name)
+        for marker in self._markers.get(self.marker + str(index), ()):
+            for event in self._started_within(marker.start, marker.end):  # in the marker's thread: what it encloses
+                _add_op(names, event.name)
+                if event.thread != marker.thread:  # another thread's op that began meanwhile, with what it encloses
+                    for child in self._started_within(event.start, event.end):
+                        if child.thread == event.thread:
+                            _add_op(names, child.name)
         return sorted(names)
+
+
+class _Event(NamedTuple):
+    name: str
+    start: int   # ns
+    end: int     # ns
+    thread: int
+
+
+def _events_of(prof):
+    """Every event the profiler recorded, read from its raw results: torch's own function_events builds a Python
+    object and a tree for each (25 ms of a probe's 30 on the build machine), where a name, a time range and a thread
+    are all that ops() reads. An op's events nest in time within its thread, so what a marker encloses is what began
+    in its thread between its start and its end."""
+    events = []
+    for raw in prof.kineto_results.events():
+        if hasattr(raw, "start_ns"):
+            start, end = raw.start_ns(), raw.start_ns() + raw.duration_ns()
+        else:  # older torch: microseconds
+            start, end = int(raw.start_us() * 1000), int((raw.start_us() + raw.duration_us()) * 1000)
+        events.append(_Event(raw.name(), start, end, raw.start_thread_id()))
+    return events
 
 
 def _add_op(names, event_name):
