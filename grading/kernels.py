@@ -85,6 +85,7 @@ _ipc = []   # this process's folder of kernel IPC folders, made on first use
 def _shutdown_warm():
     for kernel in _warm.values():
         try:
+            end_process(kernel.km)
             run_sync(kernel.km.shutdown_kernel)(now=True)
         except Exception:
             pass
@@ -92,6 +93,20 @@ def _shutdown_warm():
     _warm.clear()
     for folder in _ipc:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def end_process(km, seconds=5):
+    """The kernel's process killed (as jupyter_client kills it: its process group) and waited for here, before
+    jupyter_client's shutdown, which polls every 0.1 s for a kernel that is gone within milliseconds (0.1 s of every
+    notebook). One that outlives `seconds` is left to the shutdown, which waits for it again."""
+    process = getattr(km.provisioner, "process", None)
+    if process is None or process.poll() is not None:
+        return
+    run_sync(km.provisioner.kill)()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def ipc_folder():
@@ -249,6 +264,7 @@ class SandboxedKernels:
             if getattr(self, "kc", None) is not None:
                 self.kc.stop_channels()
                 self.kc = None
+            end_process(kernel.km)
             run_sync(kernel.km.shutdown_kernel)(now=True)
         except Exception:
             pass

@@ -351,6 +351,7 @@ def preload():
     """What every kernel imports anyway, imported once: nothing here runs a torch op or starts a thread."""
     import IPython  # noqa: F401
     import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.debugger  # noqa: F401  (IPKernelApp imports it, debugpy with it: 0.2 CPU-s per kernel otherwise)
     import ipykernel.kernelapp  # noqa: F401
     import numpy  # noqa: F401
     import torch  # noqa: F401
