@@ -7,6 +7,11 @@ overlapped with the previous notebook where a next one is known) and each graded
 grading process's judgement of it.
 
     python benchmarks/seconds.py [--students 8]
+    python benchmarks/seconds.py --corpus      # the test corpus's varied submissions instead of the four samples
+
+--corpus grades one submission per variant of tests/corpus/ of the kinds in CORPUS_KINDS (other correct forms, the
+mistakes students make, the library's own ops: every part of the grader runs, and no variant waits out a cell
+timeout on purpose, as the tricks do).
 """
 import argparse
 import os
@@ -21,10 +26,12 @@ from pathlib import Path
 
 from nbconvert.preprocessors import Preprocessor
 from nbgrader.converters.base import BaseConverter
-from nbgrader.preprocessors import CheckCellMetadata, OverwriteCells, SaveAutoGrades
+from nbgrader.preprocessors import OverwriteCells
 
 from autograde_class import make_class, timings  # benchmarks/, beside this script
 from grading import lab2_grader, zygote
+from grading.cell_metadata import CheckCellMetadata
+from grading.rubrics import SaveAutoGradesAndRubrics
 from grading.safe_execute import SafeExecute
 from tools import prepare_data
 from course import ASSIGNMENT
@@ -45,13 +52,33 @@ CHAIN = where(Preprocessor.__call__)
 DRIVER = where(SafeExecute.preprocess)
 JUDGE = where(lab2_grader.judge)
 NBGRADER = (("CheckCellMetadata (twice per notebook)", where(CheckCellMetadata.preprocess)),
-            ("SaveAutoGrades (the gradebook's rows)", where(SaveAutoGrades.preprocess)),
+            ("SaveAutoGradesAndRubrics (the gradebook's rows, one commit)", where(SaveAutoGradesAndRubrics.preprocess)),
             ("OverwriteCells", where(OverwriteCells.preprocess)))
 
 
-def course_of(tmp, name, data, n):
+CORPUS_KINDS = ("correct", "mistake", "policy")
+
+
+def corpus_class(folder, data):
+    """A course whose class is the corpus's variants of CORPUS_KINDS, one student each; their number."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from corpus import corpus, submission  # tests/corpus/
+    from tools import submissions
+    import course
+    course.copy_course(folder, data)
+    source_nb, release_nb = course.read(course.source_nb(folder)), course.read(course.release_nb(folder))
+    variants = [v for v in corpus(source_nb) if v.kind in CORPUS_KINDS]
+    for v in variants:
+        submissions.write_submission(folder, v.name, submission(release_nb, source_nb, v))
+    return len(variants)
+
+
+def course_of(tmp, name, data, n, corpus=False):
     folder = Path(tmp) / name
-    make_class(folder, data, n)
+    if corpus:
+        corpus_class(folder, data)
+    else:
+        make_class(folder, data, n)
     subprocess.run(["nbgrader", "generate_assignment", ASSIGNMENT, "--force", "--log-level=ERROR"], cwd=folder,
                    check=True, capture_output=True)
     return folder
@@ -73,18 +100,23 @@ def cumulative(stats, suffix):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=8)
-    n = parser.parse_args().students
+    parser.add_argument("--corpus", action="store_true", help="the corpus's variants (CORPUS_KINDS), not the samples")
+    args = parser.parse_args()
+    n = args.students
     with tempfile.TemporaryDirectory(prefix="seconds-bench-") as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
         prepare_data.build_mnist_folder(data)
-        plain = autograde(course_of(tmp, "plain", data, n))
-        folder, profile = course_of(tmp, "profiled", data, n), Path(tmp) / "nbgrader.prof"
+        plain_course = course_of(tmp, "plain", data, n, args.corpus)
+        n = len(list((plain_course / "submitted").iterdir()))
+        plain = autograde(plain_course)
+        folder, profile = course_of(tmp, "profiled", data, n, args.corpus), Path(tmp) / "nbgrader.prof"
         profiled = autograde(folder, profile)
         stats = pstats.Stats(str(profile))
         stamps = timings(folder)
     total = stats.total_tt
-    print(f"{n} submissions, serial nbgrader autograde, zygote {os.environ.get('LAB2_ZYGOTE', 'default')}, "
+    which = "the corpus: " + ", ".join(CORPUS_KINDS) if args.corpus else "the four samples"
+    print(f"{n} submissions ({which}), serial nbgrader autograde, zygote {os.environ.get('LAB2_ZYGOTE', 'default')}, "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"wall: {plain / n:.2f} s per submission plainly, {profiled / n:.2f} under cProfile\n")
     print("| once per run, under cProfile | s |\n| --- | --- |")
