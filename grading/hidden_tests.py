@@ -3,7 +3,8 @@ hidden line with this run's plan), and the probe's message read back from the re
 
 The hidden region of every test cell is one call `lab2_probe.check('<its grade id>', name, ...)`
 (tests/test_metadata.py checks it); the probe answers with one display_data of MIME lab2_probe.MIME that carries
-the request's token. Anything else (no message, or forged extra ones) is nothing to trust.
+the request's token, its arrays (an npz) the message's one binary buffer. Anything else (no message, or forged extra
+ones) is nothing to trust.
 """
 import ast
 import base64
@@ -11,6 +12,9 @@ import json
 
 import course
 from grading import lab2_probe
+
+
+BUFFERS = "lab2_buffers"  # the key of a grader's request's display_data output that holds its message's binary buffers
 
 
 def split_test(source, grade_id):
@@ -41,12 +45,14 @@ def cell_requests(token, grade_id):
 
 
 def probe_message(outputs, token):
-    """(the probe's message, the kernel's error text) from the outputs of the probe request."""
+    """(the probe's message: its text and its npz, the kernel's error text) from the outputs of the probe request
+    (a display_data's binary buffers are its BUFFERS, kept by grading/safe_execute.py for the grader's requests)."""
     messages, error = [], None
     for output in outputs:
         text = output.get("data", {}).get(lab2_probe.MIME) if output.get("output_type") == "display_data" else None
         if isinstance(text, str) and f'"token": "{token}"' in text:
-            messages.append(text)
+            buffers = output.get(BUFFERS) or []
+            messages.append((text, buffers[0] if len(buffers) == 1 else None))  # None: lab2_grader.decode refuses it
         if output.get("output_type") == "error":
             error = f"{output.get('ename', '')}: {output.get('evalue', '')}"[:300]
     if len(messages) != 1:  # none, or forged extra ones: nothing to trust

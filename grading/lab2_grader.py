@@ -9,12 +9,11 @@
    并写出中文信息(比较过的数值、错在哪里)和稳定的错误编号(mistake id)。
 
 内核里发生的任何事情最多只能改变发回的数据;参考值、容差、分数和信息都只在这里。
-数据格式:JSON + npz(numpy.load(allow_pickle=False),读取时不执行代码),解码时检查大小、类型和结构。
+数据格式:JSON + npz(numpy.load(allow_pickle=False),读取时不执行代码;npz 是消息的二进制缓冲区),解码时检查
+大小、类型和结构。
 数据不对(只有学生的代码能造成)是学生的事:这个测试不得分。除此之外,判定时出的任何异常都是评分程序
 自己的错误:GraderBug,这个学生的评分大声地停下(grading/safe_execute.py),绝不记成学生的 0 分。
 """
-import base64
-import binascii
 import io
 import json
 import struct
@@ -30,7 +29,7 @@ from grading.rules import allowlists
 from grading.rules.finding_kinds import AFTER, DERIVATIVE, FINDING_KINDS, REVIEW
 from grading.judging import BadData, Failed, Report
 
-MAX_MESSAGE_BYTES = 64 << 20   # one probe message, as text
+MAX_MESSAGE_BYTES = 64 << 20   # one probe message: its text and its npz
 MAX_ARRAY_BYTES = 256 << 20    # all arrays of one message, unpacked
 RNG_SEED = 20241127  # the kernel's global RNG before each probe: the student's own random draws (dropout
 # masks) are the same in every grading run, so a statistical check gives every run the same verdict
@@ -61,14 +60,15 @@ ARCHIVE_ERRORS = (ValueError, OSError, EOFError, KeyError, TypeError, IndexError
                   zipfile.BadZipFile, zipfile.LargeZipFile, struct.error, zlib.error, MemoryError)
 
 
-def decode(text):
-    """(meta, {name: tensor}) from a probe message; raises BadData for anything else. Runs no code."""
-    if not isinstance(text, str) or len(text) > MAX_MESSAGE_BYTES:
+def decode(message):
+    """(meta, {name: tensor}) from a probe message (its JSON text, its npz bytes: lab2_probe.encode); raises BadData
+    for anything else. Runs no code."""
+    text, packed = message if isinstance(message, tuple) and len(message) == 2 else (None, None)
+    if not isinstance(text, str) or not isinstance(packed, bytes) or len(text) + len(packed) > MAX_MESSAGE_BYTES:
         raise BadData("message missing or too large")
     try:
-        message = json.loads(text)
-        meta, packed = message["meta"], base64.b64decode(message["npz"], validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error) as err:
+        meta = json.loads(text)["meta"]
+    except (ValueError, KeyError, TypeError) as err:
         raise BadData(f"not a probe message ({type(err).__name__})") from None
     if not isinstance(meta, dict):
         raise BadData("meta is not an object")

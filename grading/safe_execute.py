@@ -6,7 +6,8 @@ So no point is decided inside it. For every test cell:
 1. the cell's visible tests run in the kernel as the student saw them (their output is shown, nothing more);
 2. a second request runs the hidden test's one line with a plan from this process: `lab2_probe.check(
    '<grade_id>', <the student's class or function>, plan=...)`, whose inputs come from a secret drawn for
-   this grading run (grading/lab2_grader.py); the probe sends back plain data (JSON + npz);
+   this grading run (grading/lab2_grader.py); the probe sends back plain data (JSON, and an npz as the message's
+   binary buffer);
 3. here, outside the kernel, lab2_grader.judge decides on that data, and the submitted source, read here
    (grading/source_rules.py), can overrule it: a clear use of a part's library op or of autograd in a derivative
    costs that part's points, tampering with the kernel (IPython hooks, the grader's module, frames, gc, ctypes,
@@ -49,7 +50,7 @@ import course
 from grading import lab2_grader, parts, rules_cell, source_rules, student_runs, zygote
 from grading.budgets import Budgets
 from grading.faults import KERNEL_FAULTS, KernelFault, NotebookFault, mark_unrun
-from grading.hidden_tests import cell_requests, probe_message, probe_request, split_test
+from grading.hidden_tests import BUFFERS, cell_requests, probe_message, probe_request, split_test
 from grading.kernels import Kernel, SandboxedKernels, SandboxMissing
 from grading.lab2_grader import GraderBug
 from grading.outputs import shown, verdict_outputs
@@ -76,6 +77,7 @@ class NotebookGrading:
     timeouts: int = 0                    # cell timeouts so far (a second one stops the notebook)
     budget_bound: bool = False           # whether the running cell's timeout is the notebook's deadline
     definitions: dict = field(default_factory=dict)  # part -> what its answer cell ran while it ran (or None)
+    grader_request: bool = False         # whether the request running is the grader's (its outputs are not shown)
 
 
 class SafeExecute(SandboxedKernels, Budgets, Execute):
@@ -232,14 +234,25 @@ class SafeExecute(SandboxedKernels, Budgets, Execute):
         return cell, self.resources
 
     async def _probe_line(self, source, index):
-        """One request of the grader's in the kernel, out of the notebook: its outputs (the notebook's cell at `index`
-        stays the one there: nbclient stores the cell it executed at its index)."""
+        """One request of the grader's in the kernel, out of the notebook: its outputs, each display_data with its
+        binary buffers (the notebook's cell at `index` stays the one there: nbclient stores the cell it executed at its
+        index)."""
         cell, probe = self.nb.cells[index], NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+        self.grading.grader_request = True
         try:
             await self.async_execute_cell(probe, index, store_history=False)
         finally:
+            self.grading.grader_request = False
             self.nb.cells[index] = cell
         return probe.outputs
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's, with a display_data's binary buffers kept under BUFFERS during a grader's request (the probe's
+        arrays); never in a cell of the notebook, whose outputs are JSON."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if self.grading.grader_request and out is not None and out.get("output_type") == "display_data":
+            out[BUFFERS] = [bytes(buffer) for buffer in msg.get("buffers") or []]
+        return out
 
     def _run_recorded_cell(self, cell, resources, index, grade_id):
         """An answer cell of a part with rules, run as any cell, with the probe recording what it runs meanwhile

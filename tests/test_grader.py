@@ -104,7 +104,8 @@ def test_a_typical_mistake_fails_with_its_id_and_a_message(solutions, grade_id, 
 
 def test_data_that_is_not_the_probes_earns_nothing(solutions):
     plan = lab2_grader.plan("relu_value", 7, token="t")
-    for message in (None, "not json", '{"meta": {"token": "t", "grade_id": "relu_value"}, "npz": ""}',
+    meta = '{"meta": {"token": "t", "grade_id": "relu_value"}}'
+    for message in (None, "not json", (meta, b""), (meta, None), (meta, b"PK\x03\x04 not a zip"), ("not json", b""),
                     lab2_probe.encode(*lab2_probe.collect(dict(plan, token="other"), (solutions["MyReLU"],)))):
         result = lab2_grader.judge("relu_value", plan, message)
         assert not result.passed and result.mistake in ("no_probe_data", "probe_data_invalid"), result

@@ -23,7 +23,8 @@ def test_an_exception_in_a_judge_is_a_grader_bug_not_a_verdict(monkeypatch):
     message = lab2_probe.encode(*lab2_probe.collect(plan, (lambda w: (w ** 2).sum() / 2,)))
     with pytest.raises(lab2_grader.GraderBug, match=r"l2_value: KeyError"):
         lab2_grader.judge("l2_value", plan, message)
-    broken_data = message.replace('"calls"', '"callz"')  # what only a tampered kernel can send: the test fails
+    text, packed = message
+    broken_data = (text.replace('"calls"', '"callz"'), packed)  # what only a tampered kernel can send: the test fails
     assert lab2_grader.judge("l2_value", plan, broken_data).mistake == "probe_data_invalid"
 
 

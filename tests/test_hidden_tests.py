@@ -8,7 +8,7 @@ from nbformat.notebooknode import NotebookNode
 
 from course import is_test, meta
 from grading import lab2_probe
-from grading.hidden_tests import probe_message, probe_request, split_test
+from grading.hidden_tests import BUFFERS, probe_message, probe_request, split_test
 
 
 def first_test_cell(source_nb):
@@ -35,14 +35,17 @@ def test_a_hidden_region_that_is_not_one_probe_call_is_refused():
         split_test(source, "relu_value")
 
 
-def data(text):
-    return NotebookNode(output_type="display_data", data={lab2_probe.MIME: text}, metadata={})
+def data(text, buffers=(b"npz",)):
+    return NotebookNode(output_type="display_data", data={lab2_probe.MIME: text}, metadata={}, **{BUFFERS: list(buffers)})
 
 
 def test_only_one_message_with_the_token_is_trusted():
     good = json.dumps({"token": "t1", "x": 1})
-    assert probe_message([data(good)], "t1") == (good, None)
+    assert probe_message([data(good)], "t1") == ((good, b"npz"), None)
     assert probe_message([data(json.dumps({"token": "other"}))], "t1") == (None, None)
     assert probe_message([data(good), data(good)], "t1") == (None, "2 条数据")  # a forged second one
+    # its npz is its one binary buffer: none, or several, is no npz (lab2_grader.decode refuses it)
+    assert probe_message([data(good, ())], "t1") == ((good, None), None)
+    assert probe_message([data(good, (b"a", b"b"))], "t1") == ((good, None), None)
     error = NotebookNode(output_type="error", ename="NameError", evalue="name 'MyReLU' is not defined", traceback=[])
     assert probe_message([error], "t1") == (None, "NameError: name 'MyReLU' is not defined")

@@ -97,8 +97,14 @@ with open('lab2' + '_probe.py', 'w') as f:
     kernel_trick("trick_probe_publishes_nothing", """
 import importlib
 probe = importlib.import_module('lab2_probe')
-probe._publish_display_data = lambda data: None
+probe._publish = lambda text, packed: None
 """, grader, in_answer=True, mistakes={"no_probe_data"})
+    kernel_trick("trick_probe_message_without_its_npz", """
+import importlib
+from IPython.display import publish_display_data
+probe = importlib.import_module('lab2_probe')
+probe._publish = lambda text, packed: publish_display_data({probe.MIME: text})
+""", grader, in_answer=True, mistakes={"probe_data_invalid"})
     # frame walking: from the student's own function up into the caller (the probe) and its globals
     frames = "tampering with the grading kernel (frame_walk"
     kernel_trick("trick_frame_walk_globals", """
