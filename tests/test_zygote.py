@@ -6,9 +6,11 @@ the next child or the zygote. These tests run as root and, through tests/test_ro
 zygote on.)"""
 import json
 import os
+import queue
 import shutil
 import signal
 import time
+from collections import Counter
 
 import nbformat
 import pytest
@@ -51,9 +53,23 @@ class Kernel:
                 out.append(msg["content"]["text"])
             elif msg["msg_type"] == "error":
                 errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-        run_sync(self.kc.execute_interactive)(code, timeout=timeout, output_hook=hook)
+        reply = run_sync(self.kc.execute_interactive)(code, timeout=timeout, output_hook=hook)
+        if not out:  # on a loaded machine ipykernel may send a request's last stream after its idle status
+            self._late_output(reply["parent_header"]["msg_id"], hook)
         assert not errors, errors
         return "".join(out)
+
+    def _late_output(self, msg_id, hook, seconds=5):
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = run_sync(self.kc.get_iopub_msg)(timeout=left)
+            except queue.Empty:
+                return
+            if msg["parent_header"].get("msg_id") == msg_id:
+                hook(msg)
+                if msg["msg_type"] == "stream":
+                    return
 
     def value(self, expression):
         return json.loads(self.run(f"import json as _j; print('\\n@@' + _j.dumps({expression}))").rsplit("\n@@", 1)[1])
@@ -217,7 +233,10 @@ def test_nothing_is_left_behind_for_the_next_child(kernels):
     assert host_pids_in(namespace) == []  # the daemon it forked died with its namespace
     after = kernels().value(state)
     for key in ("threads", "fds", "sum", "relu", "marker", "env", "abs", "dirs", "torch_rand"):
-        assert after[key] == baseline[key], (key, baseline, after)
+        if key == "fds":  # none left behind: the first child may still hold sockets of its start (a loaded machine)
+            assert not Counter(after[key]) - Counter(baseline[key]), (key, baseline, after)
+        else:
+            assert after[key] == baseline[key], (key, baseline, after)
     assert after["rand"] != baseline["rand"]  # numpy's global seed is drawn per child, not inherited
 
 
